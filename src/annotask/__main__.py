@@ -1,0 +1,5 @@
+import sys
+
+from annotask.cli import main
+
+sys.exit(main())

@@ -1,0 +1,142 @@
+"""Request-scoped dependencies: services, the database session, the caller.
+
+Authentication follows spec 0.8: a Django-style session cookie (with the
+double-submit CSRF check on unsafe methods), ``Bearer`` personal access tokens,
+``Token`` login keys and HTTP Basic. Only cookie sessions need CSRF: the other
+schemes cannot be sent by a browser on another site's behalf.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from annotask.db.base import utcnow
+from annotask.db.models import AccessToken, User
+from annotask.domain import auth
+from annotask.domain.errors import NotAuthenticated, PermissionDenied
+from annotask.services import Services
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    Reads use a deferred transaction so they never wait for SQLite's write lock.
+    """
+    services: Services = request.app.state.services
+    factory = services.read_sessions if request.method in SAFE_METHODS else services.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass
+class Caller:
+    user: User
+    scheme: str  # "session", "bearer", "token" or "basic"
+    access_token: AccessToken | None = None
+    session_key: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_superuser
+
+
+def _authenticate(request: Request, db: Session) -> Caller | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    credentials = credentials.strip()
+    if scheme == "bearer" and credentials:
+        found = auth.access_token_user(db, credentials)
+        if found is None:
+            raise NotAuthenticated("Invalid or expired access token.")
+        user, token = found
+        _touch_token(request, db, token)
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise PermissionDenied("This access token is read-only.")
+        return Caller(user, "bearer", access_token=token)
+    if scheme == "token" and credentials:
+        user = auth.token_user(db, credentials)
+        if user is None:
+            raise NotAuthenticated("Invalid token.")
+        return Caller(user, "token")
+    if scheme == "basic" and credentials:
+        try:
+            name, _, password = base64.b64decode(credentials).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise NotAuthenticated("Invalid basic header.") from exc
+        user = auth.basic_user(db, name, password)
+        if user is None:
+            raise NotAuthenticated("Invalid username/password.")
+        return Caller(user, "basic")
+    session_key = request.cookies.get("sessionid")
+    if session_key:
+        found_session = auth.session_user(db, session_key)
+        if found_session is None:
+            return None
+        user, csrf_token = found_session
+        if request.method not in SAFE_METHODS:
+            _check_csrf(request, csrf_token)
+        return Caller(user, "session", session_key=session_key)
+    return None
+
+
+def _touch_token(request: Request, db: Session, token: AccessToken) -> None:
+    if token.last_used_date and utcnow() - token.last_used_date < timedelta(minutes=1):
+        return
+    if request.method not in SAFE_METHODS:  # already in a write transaction
+        auth.touch_access_token(db, token.id)
+        return
+    services: Services = request.app.state.services
+    try:
+        with services.sessions() as session, session.begin():
+            auth.touch_access_token(session, token.id)
+    except Exception:  # best effort: never fail a request over a usage timestamp
+        pass
+
+
+def _check_csrf(request: Request, session_csrf: str) -> None:
+    """Double submit: the header must equal the cookie, and both the session's token."""
+    header = request.headers.get("x-csrftoken", "")
+    cookie = request.cookies.get("csrftoken", "")
+    if (
+        not header
+        or not hmac.compare_digest(header, cookie)
+        or not hmac.compare_digest(header, session_csrf)
+    ):
+        raise PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
+
+
+def optional_caller(request: Request, db: Db) -> Caller | None:
+    return _authenticate(request, db)
+
+
+def current_caller(request: Request, db: Db) -> Caller:
+    caller = _authenticate(request, db)
+    if caller is None:
+        raise NotAuthenticated()
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]

@@ -1,0 +1,56 @@
+"""Map domain errors and FastAPI's own errors to CVAT's DRF-style bodies (spec 0.6)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from annotask.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_STATUS_DETAIL = {
+    401: "Authentication credentials were not provided.",
+    403: "You do not have permission to perform this action.",
+    404: "Not found.",
+    405: "Method not allowed.",
+}
+
+
+def validation_body(errors: list[dict]) -> dict[str, list[str]]:
+    """Turn Pydantic/FastAPI error entries into ``{"field": ["message"]}``."""
+    body: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        field = ".".join(loc) or "non_field_errors"
+        message = error.get("msg", "Invalid value.")
+        if error.get("type") == "extra_forbidden":
+            message = "Unknown field, or a field that cannot be written."
+        body.setdefault(field, []).append(message)
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_body(list(exc.errors())), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if not isinstance(detail, str) or detail in ("Not Found", "Method Not Allowed"):
+            detail = _STATUS_DETAIL.get(exc.status_code, str(detail))
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Internal server error."}, status_code=500)

@@ -1,0 +1,60 @@
+"""CVAT's ``count/next/previous/results`` pages (spec 0.7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import Request
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from annotask.api.urls import base_url
+from annotask.domain.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    settings = request.app.state.services.settings
+    try:
+        page = int(request.query_params.get("page", "1"))
+        size = int(request.query_params.get("page_size", str(settings.page_size)))
+    except ValueError as exc:
+        raise ValidationFailed({"page": "A page number must be an integer."}) from exc
+    if page < 1:
+        raise ValidationFailed({"page": "Pages are numbered from 1."})
+    if size < 1:
+        raise ValidationFailed({"page_size": "The page size must be positive."})
+    return page, min(size, settings.max_page_size)
+
+
+def _page_url(request: Request, page: int) -> str:
+    params = dict(request.query_params)
+    params["page"] = str(page)
+    return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
+
+
+def paginate_query(
+    request: Request, db: Session, query: Select, serialize: Callable[[Any], dict]
+) -> dict:
+    page, size = page_params(request)
+    count = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.scalars(query.limit(size).offset((page - 1) * size)).unique().all()
+    return page_dict(request, page, size, count, [serialize(r) for r in rows])
+
+
+def paginate_list(request: Request, items: Sequence[T], serialize: Callable[[T], dict]) -> dict:
+    page, size = page_params(request)
+    chunk = items[(page - 1) * size : page * size]
+    return page_dict(request, page, size, len(items), [serialize(i) for i in chunk])
+
+
+def page_dict(request: Request, page: int, size: int, count: int, results: list) -> dict:
+    return {
+        "count": count,
+        "next": _page_url(request, page + 1) if page * size < count else None,
+        "previous": _page_url(request, page - 1) if page > 1 else None,
+        "results": results,
+    }

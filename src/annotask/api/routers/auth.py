@@ -1,0 +1,131 @@
+"""``/api/auth/*``: login, logout and personal access tokens (spec 0.8, 2.14)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from annotask.api.body import json_body
+from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.pagination import paginate_list
+from annotask.api.routing import CvatRouter
+from annotask.api.schemas.users import AccessTokenWrite, LoginRequest, access_token_read
+from annotask.domain import auth
+from annotask.domain.errors import NotFound, ValidationFailed
+
+router = CvatRouter(prefix="/api/auth", tags=["auth"])
+
+SESSION_MAX_AGE_DAY = 24 * 3600
+CSRF_MAX_AGE = 31449600
+
+
+def _cookie(name: str, value: str, max_age: int, *, http_only: bool, secure: bool) -> str:
+    """Write Set-Cookie by hand so it ends with a key=value attribute.
+
+    urllib3 joins several Set-Cookie headers with ", " and the clients parse the
+    result with SimpleCookie, which drops everything when a cookie that is not
+    last ends with a bare flag such as ``Secure`` (spec 0.8).
+    """
+    parts = [f"{name}={value}"]
+    if http_only:
+        parts.append("HttpOnly")
+    parts.append(f"Max-Age={max_age}")
+    if secure:
+        parts.append("Secure")
+    parts += ["Path=/", "SameSite=Lax"]
+    return "; ".join(parts)
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    services: ServicesDep,
+    body: LoginRequest = Depends(json_body(LoginRequest)),
+) -> Response:
+    """No authentication or CSRF: the clients log in with a bare request."""
+    username = body.username or body.email
+    if not username:
+        raise ValidationFailed({"username": "This field is required."})
+    settings = services.settings
+    address = _client_address(request)
+    with services.sessions() as db, db.begin():
+        result = auth.login(
+            db,
+            username=username,
+            password=body.password,
+            address=address,
+            session_days=settings.session_days,
+            rate_limit=settings.login_rate_limit,
+            rate_window_seconds=settings.login_rate_window_seconds,
+        )
+        if result is None:
+            auth.record_login_failure(db, username, address)
+    if result is None:
+        raise ValidationFailed("Unable to log in with provided credentials.")
+    secure = request.url.scheme == "https"
+    response = JSONResponse({"key": result.token_key})
+    response.headers.append(
+        "set-cookie",
+        _cookie("csrftoken", result.csrf_token, CSRF_MAX_AGE, http_only=False, secure=secure),
+    )
+    response.headers.append(
+        "set-cookie",
+        _cookie(
+            "sessionid",
+            result.session_key,
+            settings.session_days * SESSION_MAX_AGE_DAY,
+            http_only=True,
+            secure=secure,
+        ),
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(caller: CurrentCaller, db: Db) -> Response:
+    if caller.session_key:
+        auth.logout(db, caller.session_key)
+    response = JSONResponse({"detail": "Successfully logged out."})
+    response.headers.append("set-cookie", "sessionid=; Max-Age=0; Path=/; SameSite=Lax")
+    return response
+
+
+@router.get("/access_tokens")
+def list_access_tokens(request: Request, caller: CurrentCaller, db: Db) -> dict:
+    tokens = auth.list_access_tokens(db, caller.user)
+    return paginate_list(request, tokens, lambda t: access_token_read(request, t))
+
+
+@router.post("/access_tokens", status_code=201)
+def create_access_token(
+    request: Request,
+    caller: CurrentCaller,
+    db: Db,
+    body: AccessTokenWrite = Depends(json_body(AccessTokenWrite)),
+) -> dict:
+    token, secret = auth.create_access_token(
+        db, caller.user, name=body.name, expiry_date=body.expiry_date, read_only=body.read_only
+    )
+    return access_token_read(request, token, value=secret)
+
+
+@router.get("/access_tokens/self")
+def current_access_token(request: Request, caller: CurrentCaller) -> dict:
+    if caller.access_token is None:
+        raise NotFound("This request is not authenticated with an access token.")
+    return access_token_read(request, caller.access_token)
+
+
+@router.get("/access_tokens/{token_id}")
+def get_access_token(request: Request, token_id: int, caller: CurrentCaller, db: Db) -> dict:
+    return access_token_read(request, auth.get_access_token(db, caller.user, token_id))
+
+
+@router.delete("/access_tokens/{token_id}", status_code=204)
+def revoke_access_token(token_id: int, caller: CurrentCaller, db: Db) -> Response:
+    auth.revoke_access_token(db, caller.user, token_id)
+    return Response(status_code=204)

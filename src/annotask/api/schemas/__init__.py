@@ -1,0 +1,1 @@
+"""Request and response models, shaped exactly as CVAT's (spec section 4)."""

@@ -1,0 +1,22 @@
+"""The chunk cache seam: bytes by key, bounded in size, shared by all processes."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ChunkCache(Protocol):
+    def get(self, key: str) -> bytes | None:
+        """The cached value, or None on a miss."""
+
+    def set(self, key: str, value: bytes) -> None:
+        """Store a value; the cache may evict other (less used) items to make room."""
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Forget every item whose key starts with ``prefix`` (a task's chunks)."""
+
+    def lock(self, key: str, timeout: float) -> object:
+        """A context manager that lets one process prepare ``key`` while others wait."""
+
+    def ping(self) -> None:
+        """Raise when the cache cannot be used."""

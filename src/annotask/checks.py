@@ -1,0 +1,78 @@
+"""``annotask check``: each dependency tested on its own, each failure named."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from sqlalchemy import text
+
+from annotask.settings import Settings
+
+
+def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[str]:
+    """Run every check, print one line each, and return the names that failed."""
+    failures: list[str] = []
+
+    def check(name: str, fn: Callable[[], str]) -> None:
+        try:
+            detail = fn()
+            out(f"ok    {name}: {detail}")
+        except Exception as exc:  # every failure is reported, none stops the others
+            failures.append(name)
+            out(f"FAIL  {name}: {exc}")
+
+    def data_dir() -> str:
+        settings.ensure_dirs()
+        probe = settings.data_dir / ".write-probe"
+        probe.write_text("ok")
+        probe.unlink()
+        return str(settings.data_dir.resolve())
+
+    def database() -> str:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        from annotask.db.engine import make_engine
+        from annotask.db.migrate import alembic_config
+
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                current = MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+        head = ScriptDirectory.from_config(
+            alembic_config(settings.resolved_database_url)
+        ).get_current_head()
+        if current != head:
+            raise RuntimeError(f"schema at {current}, expected {head}: run `annotask migrate`")
+        return f"{engine.url.render_as_string(hide_password=True)} at {current}"
+
+    def queue() -> str:
+        from annotask.queue.huey_queue import make_queue
+
+        make_queue(settings.queue_url, str(settings.queue_path)).ping()
+        return settings.queue_url or f"embedded ({settings.queue_path})"
+
+    def cache() -> str:
+        from annotask.cache import make_cache
+
+        make_cache(settings).ping()
+        return settings.cache_url or f"disk ({settings.cache_dir})"
+
+    def share() -> str:
+        if settings.share_root is None:
+            return "not configured"
+        if not settings.share_root.is_dir() or not os.access(settings.share_root, os.R_OK):
+            raise RuntimeError(f"{settings.share_root} is not a readable directory")
+        return str(settings.share_root)
+
+    check("settings", lambda: "loaded")
+    check("data dir", data_dir)
+    check("database", database)
+    check("queue", queue)
+    check("cache", cache)
+    check("share", share)
+    return failures

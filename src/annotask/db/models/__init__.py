@@ -1,0 +1,31 @@
+"""All SQLAlchemy models; importing this module registers every table."""
+
+from annotask.db.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
+from annotask.db.models.requests import BackgroundRequest, Upload
+from annotask.db.models.tasks import Data, Frame, Job, Segment, Task, Video
+from annotask.db.models.users import AccessToken, AuthToken, LoginFailure, Session, User
+
+__all__ = [
+    "AccessToken",
+    "AttributeSpec",
+    "AuthToken",
+    "BackgroundRequest",
+    "Data",
+    "Frame",
+    "Job",
+    "Label",
+    "LabeledImage",
+    "LabeledShape",
+    "LabeledTrack",
+    "LoginFailure",
+    "Project",
+    "Segment",
+    "Session",
+    "Storage",
+    "Task",
+    "TrackedShape",
+    "Upload",
+    "User",
+    "Video",
+]

@@ -1,0 +1,85 @@
+"""Both queue implementations, on Huey: SQLite-backed (embedded) and Redis (scale-out)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from annotask.queue.base import RequestRunner
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "annotask.run_request"
+
+
+class HueyQueue:
+    """A ``JobQueue`` over any Huey storage."""
+
+    def __init__(self, huey: Huey) -> None:
+        self._huey = huey
+        self._runner: RequestRunner | None = None
+        self._stop = threading.Event()
+        self._task = huey.task(name=TASK_NAME, retries=0)(self._run)
+
+    def _run(self, request_id: str) -> None:
+        if self._runner is None:  # pragma: no cover - only a misconfigured consumer
+            raise RuntimeError("no runner registered")
+        self._runner(request_id)
+
+    def enqueue(self, request_id: str) -> None:
+        self._task(request_id)
+
+    def consume(self, runner: RequestRunner, concurrency: int) -> None:
+        """Run jobs on ``concurrency`` threads until ``stop`` is called.
+
+        Huey's own consumer installs signal handlers and so only runs on the
+        main thread; this loop is small enough to own and works anywhere.
+        """
+        self._runner = runner
+        sem = threading.BoundedSemaphore(concurrency)
+        threads: list[threading.Thread] = []
+        while not self._stop.is_set():
+            if not sem.acquire(timeout=0.5):
+                continue
+            try:
+                message = self._huey.dequeue()
+            except Exception:  # the store may be briefly unavailable
+                log.exception("dequeue failed")
+                message = None
+            if message is None:
+                sem.release()
+                self._stop.wait(0.1)
+                continue
+
+            def work(msg=message) -> None:
+                try:
+                    self._huey.execute(msg)
+                except Exception:
+                    log.exception("job %s failed", msg.id)
+                finally:
+                    sem.release()
+
+            thread = threading.Thread(target=work, name=f"job-{message.id}", daemon=True)
+            thread.start()
+            threads = [t for t in threads if t.is_alive()] + [thread]
+        for thread in threads:
+            thread.join()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def ping(self) -> None:
+        self._huey.pending_count()
+
+
+def make_queue(queue_url: str, sqlite_path: str) -> HueyQueue:
+    """Choose the implementation from settings: Redis URL or the embedded SQLite file."""
+    if queue_url.startswith(("redis://", "rediss://", "unix://")):
+        huey: Huey = RedisHuey("annotask", url=queue_url, results=False)
+    elif queue_url:
+        raise ValueError(f"Unsupported queue URL {queue_url!r}: use redis://... or leave empty")
+    else:
+        huey = SqliteHuey("annotask", filename=sqlite_path, timeout=30, results=False)
+    return HueyQueue(huey)

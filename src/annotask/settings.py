@@ -1,0 +1,169 @@
+"""One typed settings object for the whole server.
+
+Every setting is declared once here with a default and a description; the
+documentation in ``docs/configuration.md`` is checked against this class by a
+test, so a new setting cannot ship undocumented.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Server settings, read from ``ANNOTASK_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="ANNOTASK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("./annotask-data"),
+        description="Directory holding the SQLite database, queue, cache, task media and uploads.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy database URL. Empty means a SQLite file `annotask.db` in the "
+        "data dir (WAL mode). Example: `postgresql+psycopg://user@host/db`.",
+    )
+    queue_url: str = Field(
+        default="",
+        description="Job queue. Empty means the embedded SQLite-backed queue `queue.db` in the "
+        "data dir; `redis://host:6379/0` uses Redis so many workers on many machines can share it.",
+    )
+    cache_url: str = Field(
+        default="",
+        description="Chunk cache. Empty means a size-bounded disk cache in `<data dir>/cache`; "
+        "`redis://host:6379/1` uses Redis.",
+    )
+    cache_size_limit: int = Field(
+        default=4096 * MiB,
+        description="Upper bound in bytes of the disk chunk cache; least used items are evicted.",
+    )
+    share_root: Path | None = Field(
+        default=None,
+        description="Root of the connected file share (`server_files`). Unset disables the share.",
+    )
+    public_base_url: str = Field(
+        default="",
+        description="Absolute base URL clients reach the server at (e.g. `https://cvat.example.com`)."
+        " Empty means absolute URLs are built from the request's Host header.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Secret for signing. Empty means one is generated on first start and "
+        "persisted in `<data dir>/secret.key`.",
+    )
+    worker_concurrency: int = Field(
+        default=2, description="Number of jobs one worker process runs at once."
+    )
+    embedded_worker: bool = Field(
+        default=True,
+        description="Whether `annotask serve` also starts a worker process. Turn off when "
+        "separate `annotask worker` processes consume the queue.",
+    )
+    job_lease_seconds: int = Field(
+        default=60,
+        description="A started job whose worker has not renewed its lease for this long is "
+        "considered dead and is re-run (or failed after `job_max_attempts`).",
+    )
+    job_max_attempts: int = Field(
+        default=2, description="How many times a job is started before it is failed for good."
+    )
+    session_days: int = Field(default=14, description="Lifetime of a login session in days.")
+    login_rate_limit: int = Field(
+        default=10,
+        description="Failed login attempts allowed per user name and client address within "
+        "`login_rate_window_seconds`; further attempts get 429.",
+    )
+    login_rate_window_seconds: int = Field(
+        default=300, description="Window for `login_rate_limit`."
+    )
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * MiB,
+        description="Largest single uploaded file (bulk or TUS) in bytes.",
+    )
+    max_request_body_bytes: int = Field(
+        default=110 * MiB,
+        description="Largest body of one multipart or JSON request in bytes (TUS chunks and "
+        "bulk groups are at most 100 MiB of files).",
+    )
+    upload_expiry_hours: int = Field(
+        default=24, description="Unfinished uploads older than this are removed."
+    )
+    remote_max_files: int = Field(
+        default=1000, description="Most URLs one task may download (`remote_files`)."
+    )
+    remote_max_bytes: int = Field(
+        default=2048 * MiB, description="Largest file downloaded from a remote URL, in bytes."
+    )
+    remote_timeout_seconds: float = Field(
+        default=60.0, description="Time limit for downloading one remote file."
+    )
+    remote_allow_private: bool = Field(
+        default=False,
+        description="Allow remote URLs that resolve to loopback or private addresses. Only "
+        "for tests and trusted networks: it opens the server to SSRF.",
+    )
+    archive_max_entries: int = Field(
+        default=100_000, description="Most entries an uploaded archive may hold."
+    )
+    archive_max_bytes: int = Field(
+        default=64 * 1024 * MiB, description="Most bytes an uploaded archive may expand to."
+    )
+    image_max_pixels: int = Field(
+        default=300_000_000,
+        description="Largest image (width x height) accepted; guards against decompression bombs.",
+    )
+    page_size: int = Field(default=10, description="Default page size of list endpoints.")
+    max_page_size: int = Field(default=1000, description="Largest `page_size` a client may ask.")
+
+    # ---- derived paths -------------------------------------------------
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'annotask.db').resolve()}"
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def tasks_dir(self) -> Path:
+        return self.data_dir / "tasks"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory layout; cheap and idempotent."""
+        for path in (self.data_dir, self.tasks_dir, self.uploads_dir, self.exports_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def effective_secret_key(self) -> str:
+        """Return the configured secret, or the persisted generated one (created once)."""
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret.key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.touch(mode=0o600)
+        key_file.write_text(key)
+        return key

@@ -1,0 +1,90 @@
+"""Shared fixtures: live servers on every backend, users, and CVAT client runners.
+
+``server`` is parametrised over the backends: the embedded default (SQLite and
+the SQLite queue), PostgreSQL, and PostgreSQL with the Redis queue and cache
+and a separate ``annotask worker`` process. A backend whose service is not
+running here is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ADMIN, LiveServer, server_env
+from tests.support.services import (
+    create_pg_database,
+    drop_pg_database,
+    fresh_redis_url,
+    postgres_available,
+    redis_available,
+)
+
+BACKENDS = ["sqlite", "postgres", "redis"]
+
+# Fast settings for tests: short leases so a dead worker is noticed quickly.
+TEST_SETTINGS = {"job_lease_seconds": "5", "remote_allow_private": "true"}
+
+
+def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> Iterator[LiveServer]:
+    """Start a server on ``backend`` with extra settings; yields it, then cleans up."""
+    data_dir = tmp_root / f"server-{backend}-{uuid.uuid4().hex[:6]}"
+    merged = {**TEST_SETTINGS, **settings}
+    pg_url = None
+    if backend in ("postgres", "redis"):
+        if not postgres_available():
+            pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+        pg_url = create_pg_database()
+        merged["database_url"] = pg_url
+    if backend == "redis":
+        if not redis_available():
+            pytest.skip("Redis is not running on 127.0.0.1:6379")
+        merged["queue_url"] = fresh_redis_url()
+        merged["cache_url"] = merged["queue_url"]
+        merged["embedded_worker"] = "false"
+    server = LiveServer(data_dir=data_dir, env=server_env(data_dir, **merged))
+    try:
+        server.start()
+        if backend == "redis":
+            server.start_worker()
+        yield server
+    finally:
+        server.stop()
+        if pg_url:
+            drop_pg_database(pg_url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request, tmp_path_factory) -> Iterator[LiveServer]:
+    """A shared server per backend; tests must not depend on each other's objects."""
+    yield from start_server(tmp_path_factory.mktemp("srv"), request.param)
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """The embedded default only, for tests whose behaviour does not depend on the backend."""
+    yield from start_server(tmp_path_factory.mktemp("srv"), "sqlite")
+
+
+@pytest.fixture
+def admin(server):
+    with server.client(ADMIN) as client:
+        yield client
+
+
+def make_user(server: LiveServer, *, admin: bool = False) -> tuple[str, str]:
+    name = f"u{uuid.uuid4().hex[:8]}"
+    args = ["users", "add", name, "--password", "pw-" + name]
+    if admin:
+        args.append("--admin")
+    result = server.run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    return name, "pw-" + name
+
+
+@pytest.fixture
+def user_factory(server):
+    return lambda **kw: make_user(server, **kw)
