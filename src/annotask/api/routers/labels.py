@@ -1,0 +1,7 @@
+"""`/api/labels`."""
+
+from __future__ import annotations
+
+from annotask.api.routing import CvatRouter
+
+router = CvatRouter(prefix="/api/labels", tags=["labels"])
