@@ -71,8 +71,9 @@ def sqlite_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def admin(server):
-    with server.client(ADMIN) as client:
-        yield client
+    client = server.client(ADMIN)
+    yield client
+    client.close()
 
 
 def make_user(server: LiveServer, *, admin: bool = False) -> tuple[str, str]:
