@@ -1,0 +1,132 @@
+"""The pure media layer: bytes and files in; frames, chunks and metadata out.
+
+Nothing here knows about HTTP, the database or storage backends, so every function
+can run in a worker process (``concurrent.futures.ProcessPoolExecutor``) and be
+benchmarked alone. Writers take paths and write files; errors about the user's data
+are :class:`MediaError` with a message fit to show the user.
+
+Public API
+    Detection     :func:`media_kind`, :func:`classify_media` -> :class:`MediaSelection`
+    Images        :func:`probe_image` -> :class:`ImageInfo`, :func:`load_rgb`,
+                  :func:`load_image`, :func:`encode_jpeg`, :func:`estimate_quality`,
+                  :func:`set_pixel_limit`
+    Image chunks  :func:`write_compressed_image_chunk`, :func:`write_original_image_chunk`,
+                  :func:`encode_frame_jpeg`, :func:`original_frame_bytes`,
+                  :func:`can_pass_through`, :func:`write_point_cloud_chunk`
+    Video         :func:`probe_video` -> :class:`VideoInfo`, :func:`iter_frames`,
+                  :func:`frame_to_ndarray`, :func:`frame_to_image`
+    Video chunks  :func:`write_video_file_chunk` (path in, file out), :func:`write_video_chunk`,
+                  :func:`write_video_frames_zip_chunk`,
+                  :func:`quality_to_crf`, :func:`select_encoder`
+    Manifest      :func:`write_image_manifest`, :func:`write_video_manifest`,
+                  :func:`open_manifest`, :func:`iter_image_entries`,
+                  :func:`iter_video_keyframes`, :func:`validate_manifest`,
+                  :func:`restore_order_from_manifest`, :func:`check_manifest_mapping`
+    Task frames   :func:`parse_frame_filter`, :func:`frame_range`,
+                  :func:`image_chunk_size`, :func:`video_chunk_size`, :func:`sort_files`
+    Previews      :func:`make_preview`
+    PDF           ``annotask.media.pdf.render_pdf`` (needs the optional pypdfium2)
+"""
+
+from .chunk_size import image_chunk_size, video_chunk_size
+from .chunks import (
+    can_pass_through,
+    encode_frame_jpeg,
+    original_frame_bytes,
+    write_compressed_image_chunk,
+    write_original_image_chunk,
+    write_point_cloud_chunk,
+)
+from .errors import MediaError
+from .frame_range import frame_range, parse_frame_filter
+from .images import (
+    ImageInfo,
+    ImageSource,
+    encode_jpeg,
+    load_image,
+    load_rgb,
+    probe_image,
+    set_pixel_limit,
+)
+from .jpeg import estimate_quality
+from .kinds import MediaKind, MediaSelection, classify_media, media_kind
+from .manifest import (
+    ImageEntry,
+    ManifestHeader,
+    ManifestType,
+    VideoProperties,
+    check_manifest_mapping,
+    image_entry_for,
+    iter_image_entries,
+    iter_video_keyframes,
+    open_manifest,
+    restore_order_from_manifest,
+    validate_manifest,
+    write_image_manifest,
+    write_video_manifest,
+)
+from .preview import make_preview
+from .sorting import SortingMethod, sort_files
+from .video import Keyframe, VideoInfo, frame_to_image, frame_to_ndarray, iter_frames, probe_video
+from .video_chunks import (
+    ORIGINAL_VIDEO_QUALITY,
+    quality_to_crf,
+    select_encoder,
+    write_video_chunk,
+    write_video_file_chunk,
+    write_video_frames_zip_chunk,
+)
+
+__all__ = [
+    "ORIGINAL_VIDEO_QUALITY",
+    "ImageEntry",
+    "ImageInfo",
+    "ImageSource",
+    "Keyframe",
+    "ManifestHeader",
+    "ManifestType",
+    "MediaError",
+    "MediaKind",
+    "MediaSelection",
+    "SortingMethod",
+    "VideoInfo",
+    "VideoProperties",
+    "can_pass_through",
+    "check_manifest_mapping",
+    "classify_media",
+    "encode_frame_jpeg",
+    "encode_jpeg",
+    "estimate_quality",
+    "frame_range",
+    "frame_to_image",
+    "frame_to_ndarray",
+    "image_chunk_size",
+    "image_entry_for",
+    "iter_frames",
+    "iter_image_entries",
+    "iter_video_keyframes",
+    "load_image",
+    "load_rgb",
+    "make_preview",
+    "media_kind",
+    "open_manifest",
+    "original_frame_bytes",
+    "parse_frame_filter",
+    "probe_image",
+    "probe_video",
+    "quality_to_crf",
+    "restore_order_from_manifest",
+    "select_encoder",
+    "set_pixel_limit",
+    "sort_files",
+    "validate_manifest",
+    "video_chunk_size",
+    "write_compressed_image_chunk",
+    "write_image_manifest",
+    "write_original_image_chunk",
+    "write_point_cloud_chunk",
+    "write_video_chunk",
+    "write_video_file_chunk",
+    "write_video_frames_zip_chunk",
+    "write_video_manifest",
+]

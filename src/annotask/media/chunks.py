@@ -1,0 +1,176 @@
+"""Image chunks: zips of frames, in CVAT's "compressed" and "original" qualities.
+
+A chunk is a ZIP_STORED archive whose members are named ``000000.<ext>``,
+``000001.<ext>``... in frame order (CVAT's client reads them by position). JPEG
+data does not compress further, so storing saves CPU on both ends.
+
+Writers are plain functions of paths and write one frame at a time straight into
+the output file, so they use bounded memory and can run in a
+``ProcessPoolExecutor`` (simplejpeg and Pillow release the GIL while coding, too).
+
+Compressed quality
+    Every frame becomes a JPEG at the requested quality (simplejpeg, 4:2:0),
+    except that a JPEG which is already baseline, unrotated and at or below that
+    quality is copied byte for byte: re-encoding it would only cost time and detail.
+
+Original quality
+    Source bytes unchanged, except (1) EXIF-rotated images, re-encoded with the
+    rotation applied so that every consumer sees upright pixels whose size matches
+    the frame meta -- JPEGs as JPEG quality 100 without chroma subsampling (as
+    CVAT), other formats as PNG; and (2) formats a browser cannot display (TIFF,
+    JPEG 2000, PSD, PNM, ...), re-encoded as lossless PNG, which keeps 8- and 16-bit
+    depth. CVAT re-saves TIFFs as LZW TIFF, which browsers still cannot show; PNG
+    fixes the "original quality" view at no loss. Re-encoded members are named by
+    their new format (``000003.png``) so a consumer never guesses wrong from the
+    extension. 16-bit PNGs stay as they are: browsers display them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ._io import Output, open_output, write_zip_member
+from .images import (
+    JPEG_FORMATS,
+    ImageInfo,
+    ImageSource,
+    encode_jpeg,
+    load_image,
+    load_rgb,
+    probe_image,
+    source_name,
+    to_display_mode,
+)
+
+COMPRESSED_EXT = "jpeg"
+JPEG_MIME = "image/jpeg"
+PNG_MIME = "image/png"
+# Pillow format names of files every current browser can display in an <img>.
+BROWSER_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "ICO", "AVIF"})
+# Modes Pillow's PNG writer stores losslessly.
+_PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "P", "RGB", "RGBA"})
+
+
+def can_pass_through(info: ImageInfo, quality: int) -> bool:
+    """True if a file with this header may go into a compressed chunk unchanged."""
+    return (
+        info.jpeg_baseline
+        and not info.rotated
+        and info.jpeg_quality is not None
+        and info.jpeg_quality <= quality
+    )
+
+
+def _read_bytes(source: ImageSource) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    with open(source, "rb") as fp:
+        return fp.read()
+
+
+def _compressed_payload(source: ImageSource, quality: int, max_pixels: int | None) -> ImageSource:
+    """The source itself when it may pass through, else its re-encoded JPEG bytes."""
+    if can_pass_through(probe_image(source, max_pixels=max_pixels), quality):
+        return source
+    return encode_jpeg(load_rgb(source, max_pixels=max_pixels), quality)
+
+
+def encode_frame_jpeg(source: ImageSource, quality: int, *, max_pixels: int | None = None) -> bytes:
+    """The compressed-quality JPEG of one frame, exactly as it appears in a chunk."""
+    return _read_bytes(_compressed_payload(source, quality, max_pixels))
+
+
+@dataclass(frozen=True)
+class _OriginalMember:
+    """An original-quality frame: the source itself, or re-encoded bytes."""
+
+    payload: ImageSource
+    ext: str
+    mime: str
+
+
+def _png_bytes(source: ImageSource, max_pixels: int | None) -> bytes:
+    """Lossless PNG of the upright image, keeping 16-bit depth where PNG can."""
+    image = load_image(source, max_pixels=max_pixels)
+    if image.mode in ("PA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    elif image.mode not in _PNG_MODES:
+        image = to_display_mode(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _original_member(source: ImageSource, max_pixels: int | None) -> _OriginalMember:
+    info = probe_image(source, max_pixels=max_pixels)
+    name = source_name(source)
+    ext = os.path.splitext(name)[1].lstrip(".") if name else ""
+    is_jpeg = info.format in JPEG_FORMATS
+    if info.rotated and is_jpeg:
+        data = encode_jpeg(load_rgb(source, max_pixels=max_pixels), 100, subsampling="444")
+        return _OriginalMember(data, ext or "jpeg", JPEG_MIME)
+    if info.rotated or info.format not in BROWSER_FORMATS:
+        return _OriginalMember(_png_bytes(source, max_pixels), "png", PNG_MIME)
+    mime = JPEG_MIME if is_jpeg else Image.MIME.get(info.format, "application/octet-stream")
+    return _OriginalMember(source, ext or info.format.lower(), mime)
+
+
+def original_frame_bytes(
+    source: ImageSource, *, max_pixels: int | None = None
+) -> tuple[bytes, str]:
+    """The original-quality bytes of one frame and their MIME type (as in a chunk)."""
+    member = _original_member(source, max_pixels)
+    return _read_bytes(member.payload), member.mime
+
+
+def write_compressed_image_chunk(
+    sources: Iterable[ImageSource],
+    out: Output,
+    quality: int,
+    *,
+    max_pixels: int | None = None,
+) -> int:
+    """Write a compressed-quality chunk (``000000.jpeg``...) and return its frame count."""
+    count = 0
+    with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
+        for index, source in enumerate(sources):
+            payload = _compressed_payload(source, quality, max_pixels)
+            write_zip_member(archive, f"{index:06d}.{COMPRESSED_EXT}", payload)
+            count += 1
+    return count
+
+
+def write_original_image_chunk(
+    sources: Iterable[ImageSource],
+    out: Output,
+    *,
+    max_pixels: int | None = None,
+) -> int:
+    """Write an original-quality chunk (``000000.<ext>``...) and return its frame count.
+
+    Sources should be paths: the member extension comes from the file name (bytes
+    sources are named after their detected format).
+    """
+    count = 0
+    with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
+        for index, source in enumerate(sources):
+            member = _original_member(source, max_pixels)
+            write_zip_member(archive, f"{index:06d}.{member.ext}", member.payload)
+            count += 1
+    return count
+
+
+def write_point_cloud_chunk(sources: Iterable[str | os.PathLike[str]], out: Output) -> int:
+    """Write a 3D chunk: the ``.pcd`` files unchanged as ``000000.pcd``... (both qualities)."""
+    count = 0
+    with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
+        for index, source in enumerate(sources):
+            write_zip_member(archive, f"{index:06d}.pcd", source)
+            count += 1
+    return count
