@@ -16,9 +16,9 @@ import pytest
 
 from tests.support.server import ADMIN, LiveServer, server_env
 from tests.support.services import (
+    REDIS_URL,
     create_pg_database,
     drop_pg_database,
-    fresh_redis_url,
     postgres_available,
     redis_available,
 )
@@ -32,7 +32,9 @@ TEST_SETTINGS = {"job_lease_seconds": "5", "remote_allow_private": "true"}
 def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> Iterator[LiveServer]:
     """Start a server on ``backend`` with extra settings; yields it, then cleans up."""
     data_dir = tmp_root / f"server-{backend}-{uuid.uuid4().hex[:6]}"
-    merged = {**TEST_SETTINGS, **settings}
+    share = tmp_root / f"share-{data_dir.name}"
+    share.mkdir()
+    merged = {**TEST_SETTINGS, "share_root": str(share), **settings}
     pg_url = None
     if backend in ("postgres", "redis"):
         if not postgres_available():
@@ -42,10 +44,12 @@ def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> It
     if backend == "redis":
         if not redis_available():
             pytest.skip("Redis is not running on 127.0.0.1:6379")
-        merged["queue_url"] = fresh_redis_url()
+        merged["queue_url"] = REDIS_URL + "/0"
         merged["cache_url"] = merged["queue_url"]
+        merged["redis_namespace"] = f"test-{uuid.uuid4().hex}"
         merged["embedded_worker"] = "false"
     server = LiveServer(data_dir=data_dir, env=server_env(data_dir, **merged))
+    server.share_root = Path(merged["share_root"])
     try:
         server.start()
         if backend == "redis":

@@ -53,7 +53,7 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[s
     def queue() -> str:
         from annotask.queue.huey_queue import make_queue
 
-        make_queue(settings.queue_url, str(settings.queue_path)).ping()
+        make_queue(settings.queue_url, str(settings.queue_path), settings.redis_namespace).ping()
         return settings.queue_url or f"embedded ({settings.queue_path})"
 
     def cache() -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotask.settings import Settings
+
+if TYPE_CHECKING:
+    from annotask.worker.supervisor import EmbeddedWorker
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -64,19 +66,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker.stop(timeout=settings.worker_grace_seconds + 5)
     return 0
 
 
-def _start_embedded_worker(settings: Settings) -> subprocess.Popen:
+def _start_embedded_worker(settings: Settings) -> EmbeddedWorker:
     """The worker runs as a child process: media work never competes with the
-    web server for the GIL, and a crash in a decoder cannot take the API down."""
-    env = dict(os.environ, ANNOTASK_DATA_DIR=str(settings.data_dir.resolve()))
-    return subprocess.Popen([sys.executable, "-m", "annotask", "worker"], env=env)
+    web server for the GIL, and a crash in a decoder cannot take the API down.
+    It is restarted if it dies (see ``annotask.worker.supervisor``)."""
+    from annotask.worker.supervisor import EmbeddedWorker
+
+    return EmbeddedWorker(settings).start()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

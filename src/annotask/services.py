@@ -6,12 +6,14 @@ they like, and the worker builds the same set as the web server.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from annotask import media
 from annotask.cache import make_cache
 from annotask.cache.base import ChunkCache
 from annotask.db.engine import make_engine, make_session_factory
@@ -19,6 +21,7 @@ from annotask.queue.huey_queue import HueyQueue, make_queue
 from annotask.settings import Settings
 
 AFTER_COMMIT_KEY = "annotask_after_commit"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Services:
 
     def __post_init__(self) -> None:
         self.settings.ensure_dirs()
+        # Pillow's process-wide decompression-bomb limit, from settings, in every process.
+        media.set_pixel_limit(self.settings.image_max_pixels)
         self.engine = make_engine(self.settings.resolved_database_url)
         self.sessions = make_session_factory(self.engine)
         url = self.settings.resolved_database_url
@@ -42,7 +47,9 @@ class Services:
 
     @cached_property
     def queue(self) -> HueyQueue:
-        return make_queue(self.settings.queue_url, str(self.settings.queue_path))
+        return make_queue(
+            self.settings.queue_url, str(self.settings.queue_path), self.settings.redis_namespace
+        )
 
     @cached_property
     def cache(self) -> ChunkCache:
@@ -64,9 +71,14 @@ class Services:
 
 
 def _run_after_commit(session: Session) -> None:
+    """Send the queued messages; a failure only delays a job, since the reaper re-sends
+    the messages of requests that stay queued (so the HTTP answer stays a success)."""
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("could not enqueue after commit; the reaper will re-send it")
 
 
 def _drop_after_commit(session: Session) -> None:

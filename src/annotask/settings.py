@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="Chunk cache. Empty means a size-bounded disk cache in `<data dir>/cache`; "
         "`redis://host:6379/1` uses Redis.",
     )
+    redis_namespace: str = Field(
+        default="annotask",
+        description="Prefix of every Redis key annotask writes (queue and cache), so several "
+        "deployments can share one Redis without taking each other's jobs.",
+    )
     cache_size_limit: int = Field(
         default=4096 * MiB,
         description="Upper bound in bytes of the disk chunk cache; least used items are evicted.",
@@ -121,6 +126,28 @@ class Settings(BaseSettings):
     )
     page_size: int = Field(default=10, description="Default page size of list endpoints.")
     max_page_size: int = Field(default=1000, description="Largest `page_size` a client may ask.")
+    request_retention_hours: int = Field(
+        default=24,
+        description="Finished and failed background requests are kept (and can be polled) "
+        "this long, then removed.",
+    )
+    job_requeue_seconds: int = Field(
+        default=300,
+        description="A request still queued after this long is sent to the queue again, in "
+        "case its message was lost (queue reset, crash between commit and enqueue). A duplicate "
+        "message is harmless: only one worker can claim the request.",
+    )
+    worker_grace_seconds: int = Field(
+        default=10,
+        description="On SIGTERM a worker stops taking jobs and waits this long for running "
+        "ones; those still running are then put back in the queue for another worker.",
+    )
+    diagnostics_enabled: bool = Field(
+        default=False,
+        description="Enable `POST /api/requests/diagnostics/sleep` (admins only), a job that "
+        "only sleeps and reports progress. It exists for testing the job machinery; keep it "
+        "off in production.",
+    )
 
     # ---- derived paths -------------------------------------------------
 

@@ -24,6 +24,7 @@ class LiveServer:
     process: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
     log_path: Path | None = None
+    share_root: Path | None = None
 
     @property
     def url(self) -> str:

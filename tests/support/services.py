@@ -47,23 +47,6 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
-_redis_db_counter = iter(range(1, 16))
-
-
-def fresh_redis_url() -> str:
-    """A Redis database number of its own (flushed), so servers never share a queue."""
-    import os
-
-    import redis
-
-    # Spread parallel test sessions over the 15 spare databases.
-    base = (os.getpid() % 5) * 3
-    number = base + next(_redis_db_counter) % 3 + 1
-    url = f"{REDIS_URL}/{number}"
-    redis.Redis.from_url(url).flushdb()
-    return url
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

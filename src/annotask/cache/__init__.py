@@ -10,7 +10,7 @@ def make_cache(settings: Settings) -> ChunkCache:
     if settings.cache_url.startswith(("redis://", "rediss://", "unix://")):
         from annotask.cache.redis_cache import RedisChunkCache
 
-        return RedisChunkCache(settings.cache_url)
+        return RedisChunkCache(settings.cache_url, prefix=f"{settings.redis_namespace}:chunk:")
     if settings.cache_url:
         raise ValueError(
             f"Unsupported cache URL {settings.cache_url!r}: use redis://... or leave empty"

@@ -74,10 +74,14 @@ class HueyQueue:
         self._huey.pending_count()
 
 
-def make_queue(queue_url: str, sqlite_path: str) -> HueyQueue:
-    """Choose the implementation from settings: Redis URL or the embedded SQLite file."""
+def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") -> HueyQueue:
+    """Choose the implementation from settings: Redis URL or the embedded SQLite file.
+
+    ``namespace`` prefixes the Redis keys, so deployments sharing a Redis never
+    take each other's jobs.
+    """
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        huey: Huey = RedisHuey("annotask", url=queue_url, results=False)
+        huey: Huey = RedisHuey(namespace, url=queue_url, results=False)
     elif queue_url:
         raise ValueError(f"Unsupported queue URL {queue_url!r}: use redis://... or leave empty")
     else:
