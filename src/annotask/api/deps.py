@@ -38,12 +38,22 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent.
 
-    Reads use a deferred transaction so they never wait for SQLite's write lock.
+    The transaction begins at the first query, not when the request arrives, so a
+    request holds SQLite's write lock only while it really works with the
+    database (never while a body streams in). Reads use a deferred transaction so
+    they never wait for the write lock.
     """
     services: Services = request.app.state.services
     factory = services.read_sessions if request.method in SAFE_METHODS else services.sessions
-    with factory() as session, session.begin():
+    session = factory()
+    try:
         yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -71,7 +81,7 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
         if found is None:
             raise NotAuthenticated("Invalid or expired access token.")
         user, token = found
-        _touch_token(request, db, token)
+        _touch_token(request, token)
         if token.read_only and request.method not in SAFE_METHODS:
             raise PermissionDenied("This access token is read-only.")
         return Caller(user, "bearer", access_token=token)
@@ -101,11 +111,8 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
     return None
 
 
-def _touch_token(request: Request, db: Session, token: AccessToken) -> None:
+def _touch_token(request: Request, token: AccessToken) -> None:
     if token.last_used_date and utcnow() - token.last_used_date < timedelta(minutes=1):
-        return
-    if request.method not in SAFE_METHODS:  # already in a write transaction
-        auth.touch_access_token(db, token.id)
         return
     services: Services = request.app.state.services
     try:
@@ -127,12 +134,20 @@ def _check_csrf(request: Request, session_csrf: str) -> None:
         raise PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
 
 
-def optional_caller(request: Request, db: Db) -> Caller | None:
-    return _authenticate(request, db)
+def _authenticate_short(request: Request) -> Caller | None:
+    """Authenticate in a short read transaction of its own, closed before the handler
+    runs: a handler can then open write transactions without waiting on this one."""
+    services: Services = request.app.state.services
+    with services.read_sessions() as session, session.begin():
+        return _authenticate(request, session)
 
 
-def current_caller(request: Request, db: Db) -> Caller:
-    caller = _authenticate(request, db)
+def optional_caller(request: Request) -> Caller | None:
+    return _authenticate_short(request)
+
+
+def current_caller(request: Request) -> Caller:
+    caller = _authenticate_short(request)
     if caller is None:
         raise NotAuthenticated()
     return caller

@@ -1,7 +1,81 @@
-"""`/api/tasks`."""
+"""``/api/tasks``: task records (spec 1.4, 1.8, 2.12). Data upload lives in ``task_data``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from annotask.api.body import json_body
+from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.pagination import page_dict, page_params
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.tasks import TaskPatch, TaskWrite, task_read
+from annotask.domain import tasks
 
 router = CvatRouter(prefix="/api/tasks", tags=["tasks"])
+
+
+def paginate_views(
+    request: Request,
+    db: Session,
+    query: Select,
+    views: Callable[[Session, Sequence[Any]], Sequence[Any]],
+    serialize: Callable[[Any], dict],
+) -> dict:
+    """A CVAT page whose rows are read with a few batched queries, not a few per row."""
+    page, size = page_params(request)
+    count = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.scalars(query.limit(size).offset((page - 1) * size)).unique().all()
+    return page_dict(request, page, size, count, [serialize(v) for v in views(db, rows)])
+
+
+def read_one(request: Request, db: Session, task) -> dict:
+    return task_read(request, tasks.task_views(db, [task])[0])
+
+
+@router.post("", status_code=201)
+def create_task(
+    request: Request,
+    caller: CurrentCaller,
+    db: Db,
+    body: TaskWrite = Depends(json_body(TaskWrite)),
+) -> dict:
+    """Create an empty task; its data comes with ``POST /api/tasks/{id}/data/``."""
+    task = tasks.create_task(db, caller.user, body.model_dump())
+    return read_one(request, db, task)
+
+
+@router.get("")
+def list_tasks(request: Request, caller: CurrentCaller, db: Db) -> dict:
+    query = tasks.list_tasks(caller.user, request.query_params)
+    return paginate_views(request, db, query, tasks.task_views, lambda v: task_read(request, v))
+
+
+@router.get("/{task_id}")
+def retrieve_task(task_id: int, request: Request, caller: CurrentCaller, db: Db) -> dict:
+    return read_one(request, db, tasks.get_task(db, caller.user, task_id))
+
+
+@router.patch("/{task_id}")
+def update_task(
+    task_id: int,
+    request: Request,
+    caller: CurrentCaller,
+    db: Db,
+    body: TaskPatch = Depends(json_body(TaskPatch)),
+) -> dict:
+    task = tasks.get_task_for_change(db, caller.user, task_id)
+    task = tasks.update_task(db, caller.user, task, body.model_dump(exclude_unset=True))
+    return read_one(request, db, task)
+
+
+@router.delete("/{task_id}", status_code=204)
+def delete_task(task_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> Response:
+    """Deletes jobs, annotations, data and files too; the CLI reads 404 as "not found"."""
+    task = tasks.get_task_for_change(db, caller.user, task_id)
+    tasks.delete_task(db, services.settings, task)
+    return Response(status_code=204)
