@@ -1,6 +1,17 @@
 """Every API router, in the order they are mounted."""
 
-from annotask.api.routers import auth, jobs, labels, projects, requests, server, tasks, users
+from annotask.api.routers import (
+    auth,
+    job_data,
+    jobs,
+    labels,
+    projects,
+    requests,
+    server,
+    task_data,
+    tasks,
+    users,
+)
 
 ROUTERS = [
     server.router,
@@ -8,7 +19,9 @@ ROUTERS = [
     users.router,
     projects.router,
     tasks.router,
+    task_data.router,
     jobs.router,
+    job_data.router,
     labels.router,
     requests.router,
 ]

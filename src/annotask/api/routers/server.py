@@ -6,9 +6,10 @@ from fastapi import Request
 from sqlalchemy import text
 
 from annotask import CVAT_API_VERSION
-from annotask.api.deps import Db
+from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
 from annotask.api.urls import absolute
+from annotask.domain.share import list_share
 
 router = CvatRouter(prefix="/api/server", tags=["server"])
 
@@ -34,3 +35,14 @@ def health(db: Db) -> dict:
 @router.get("/plugins")
 def plugins() -> dict:
     return {"analytics": False, "models": False, "git_integration": False}
+
+
+@router.get("/share")
+def share(request: Request, caller: CurrentCaller, services: ServicesDep) -> list[dict]:
+    """One level of the connected share: ``[{"name", "type": "REG"|"DIR", "mime_type"}]``."""
+    entries = list_share(
+        services.settings,
+        request.query_params.get("directory", "/"),
+        request.query_params.get("search", ""),
+    )
+    return [{"name": e.name, "type": e.type, "mime_type": e.mime_type} for e in entries]

@@ -1,0 +1,67 @@
+"""A job's frames, chunks, meta and preview (spec 2.4-2.6): the task's, limited to the job."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.media import query_number, send
+from annotask.api.routing import CvatRouter
+from annotask.api.schemas.data import data_meta
+from annotask.db.models import Job
+from annotask.domain import permissions
+from annotask.domain.errors import ValidationFailed
+from annotask.domain.task_data import frames
+
+router = CvatRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+def _visible_job(db, caller, job_id: int) -> Job:
+    return permissions.require_job_view(db, caller.user, db.get(Job, job_id))
+
+
+@router.get("/{job_id}/data")
+def get_job_data(
+    job_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> Response:
+    job = _visible_job(db, caller, job_id)
+    task, segment = job.segment.task, job.segment
+    kind = request.query_params.get("type")
+    quality = request.query_params.get("quality", "compressed")
+    if kind == "frame":
+        number = query_number(request)
+        if not segment.start_frame <= number <= segment.stop_frame:
+            raise ValidationFailed(
+                {
+                    "number": f"Frame {number} is outside the job ({segment.start_frame}-"
+                    f"{segment.stop_frame})."
+                }
+            )
+        return send(frames.get_frame(services, db, task, quality, number))
+    if kind == "chunk":
+        return send(
+            frames.get_job_chunk(
+                services,
+                db,
+                task,
+                quality,
+                query_number(request),
+                segment.start_frame,
+                segment.stop_frame,
+            )
+        )
+    if kind == "preview":
+        return send(frames.get_preview(services, task))
+    raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+
+
+@router.get("/{job_id}/data/meta")
+def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> dict:
+    job = _visible_job(db, caller, job_id)
+    return data_meta(db, job.segment.task, job.segment.start_frame, job.segment.stop_frame)
+
+
+@router.get("/{job_id}/preview")
+def get_job_preview(job_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> Response:
+    job = _visible_job(db, caller, job_id)
+    return send(frames.get_preview(services, job.segment.task))

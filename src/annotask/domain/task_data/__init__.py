@@ -1,0 +1,1 @@
+"""A task's media data: upload parameters, the creation pipeline, frames and chunks."""

@@ -1,0 +1,104 @@
+"""The data parameters of ``POST /api/tasks/{id}/data/`` (spec 1.5, 1.6; semantics 1b).
+
+Validated when the upload finishes, so a bad value is a 400 naming the field
+before any work is queued; the creation job reads the same model back.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from annotask.media.errors import MediaError
+from annotask.media.frame_range import parse_frame_filter
+
+SortingMethod = Literal["lexicographical", "natural", "predefined", "random"]
+
+
+class DataParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image_quality: int = Field(default=70, ge=1, le=100)
+    use_zip_chunks: bool = False
+    use_cache: bool = False
+    copy_data: bool = False
+    storage_method: Literal["cache", "file_system"] | None = None
+    storage: Literal["local", "share"] | None = None
+    chunk_size: int | None = Field(default=None, ge=1)
+    start_frame: int = Field(default=0, ge=0)
+    stop_frame: int | None = Field(default=None, ge=0)
+    frame_filter: str = Field(default="", max_length=256)
+    sorting_method: SortingMethod = "lexicographical"
+    server_files: list[str] = Field(default_factory=list)
+    server_files_exclude: list[str] = Field(default_factory=list)
+    remote_files: list[str] = Field(default_factory=list)
+    job_file_mapping: list[list[str]] | None = None
+    upload_file_order: list[str] = Field(default_factory=list)
+    # Accepted only with their "not used" values until annotask implements them.
+    cloud_storage_id: None = None
+    filename_pattern: None = None
+    validation_params: None = None
+    # Filled by the server: the staged client file names, in arrival order.
+    client_files: list[str] = Field(default_factory=list)
+    # Seed for ``random`` sorting, chosen once so a re-run orders the same way.
+    random_seed: int | None = None
+
+    @field_validator("chunk_size", mode="before")
+    @classmethod
+    def _zero_chunk_size_is_auto(cls, value):
+        return None if value == 0 else value
+
+    @field_validator("stop_frame", mode="before")
+    @classmethod
+    def _zero_stop_is_the_end(cls, value):
+        return None if value == 0 else value
+
+    @field_validator("frame_filter")
+    @classmethod
+    def _frame_filter(cls, value: str) -> str:
+        try:
+            parse_frame_filter(value)
+        except MediaError as exc:
+            raise ValueError(exc.message) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> DataParams:
+        if self.stop_frame is not None and self.stop_frame < self.start_frame:
+            raise ValueError("Stop frame must be more or equal start frame")
+        if self.job_file_mapping is not None:
+            _check_job_file_mapping(self)
+        return self
+
+    @property
+    def frame_step(self) -> int:
+        return parse_frame_filter(self.frame_filter)
+
+    @property
+    def uses_cache(self) -> bool:
+        return self.use_cache or self.storage_method == "cache"
+
+
+def _check_job_file_mapping(params: DataParams) -> None:
+    mapping = params.job_file_mapping or []
+    if not mapping or any(not job for job in mapping):
+        raise ValueError("job_file_mapping cannot be empty")
+    seen: set[str] = set()
+    for job in mapping:
+        for name in job:
+            if name in seen:
+                raise ValueError(
+                    f"The same file '{name}' cannot be used multiple times in the job file mapping"
+                )
+            seen.add(name)
+    if params.sorting_method != "lexicographical" and params.sorting_method != "predefined":
+        raise ValueError(
+            "job_file_mapping can't be used with sorting methods other than lexicographical"
+        )
+    if params.start_frame or params.stop_frame is not None or params.frame_step != 1:
+        raise ValueError(
+            "job_file_mapping can't be used with start_frame, stop_frame or frame_filter"
+        )
+    if params.server_files_exclude:
+        raise ValueError("job_file_mapping can't be used with server_files_exclude")

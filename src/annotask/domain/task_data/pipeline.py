@@ -1,0 +1,363 @@
+"""The task creation job: collect, probe, order, plan, prepare, commit.
+
+Nothing of the task's data is visible until the final transaction, and a
+failure removes everything the attempt prepared, so a task never looks
+healthy with half its data; the request carries the reason and the task
+accepts a new upload. Every step can run again after a crash: each attempt
+rebuilds ``raw/`` and the chunks from the untouched uploaded files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import insert, select
+
+from annotask import media
+from annotask.db.base import utcnow
+from annotask.db.models import Data, Frame, Job, Segment, Task, Video
+from annotask.domain.errors import DomainError
+from annotask.domain.requests import Attempt, Cancelled, JobInterrupted, LeaseLost, finish
+from annotask.domain.task_data import chunk_builder as cb
+from annotask.domain.task_data.layout import TaskLayout, task_layout
+from annotask.domain.task_data.params import DataParams
+from annotask.domain.task_data.probe import ImageFrame, probe_images, probe_video
+from annotask.domain.task_data.segments import effective_overlap, mapping_ranges, segment_ranges
+from annotask.domain.task_data.sources import CollectedSources, collect
+from annotask.media.kinds import MediaKind
+from annotask.security.errors import UnsafeInput
+from annotask.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    attempt: Attempt
+
+    def report(self, progress: float, message: str | None = None) -> None: ...
+
+
+class CreationFailed(DomainError):
+    """The user's data cannot make a task; the message says why."""
+
+
+@dataclass
+class Plan:
+    collected: CollectedSources
+    kind: MediaKind
+    size: int
+    start_frame: int
+    stop_frame: int
+    step: int
+    chunk_size: int
+    segment_size: int
+    overlap: int
+    segments: list[tuple[int, int]]
+    images: list[ImageFrame] | None = None  # kept frames only
+    image_indices: list[int] | None = None  # their source indices
+    video: media.VideoInfo | None = None
+    video_path: str | None = None
+    video_frames: list[int] | None = None
+
+
+def create_task_data(
+    services: Services, task_id: int, params: DataParams, progress: Progress
+) -> None:
+    """Run the whole pipeline for ``task_id``; raises ``CreationFailed`` with the reason."""
+    settings = services.settings
+    layout = task_layout(settings, task_id)
+    with services.read_sessions() as db:
+        task = db.get(Task, task_id)
+        if task is None:
+            raise CreationFailed(f"Task #{task_id} no longer exists.")
+        segment_size, overlap = task.segment_size, task.overlap
+    _clear_generated(layout)
+    try:
+        plan = _plan(services, layout, params, segment_size, overlap, progress)
+        if not params.uses_cache:
+            progress.report(0.3, "CVAT is preparing data chunks")
+            _prepare_chunks(services, layout, plan, params, progress)
+        _write_preview(layout, plan, settings.image_max_pixels)
+        progress.report(0.97, "Task is being saved in database")
+        _commit(services, task_id, plan, params, progress.attempt)
+    except (media.MediaError, UnsafeInput) as exc:
+        _discard(layout)
+        raise CreationFailed(exc.message) from exc
+    except JobInterrupted as exc:
+        # Lost lease or shutdown: another attempt owns (or will own) these files.
+        if isinstance(exc, Cancelled):
+            _discard(layout)
+        raise
+    except BaseException:
+        _discard(layout)
+        raise
+    if plan.collected.root != layout.upload:  # e.g. an archive, now extracted into raw/
+        shutil.rmtree(layout.upload, ignore_errors=True)
+
+
+def _clear_generated(layout: TaskLayout) -> None:
+    shutil.rmtree(layout.chunks, ignore_errors=True)
+    layout.manifest.unlink(missing_ok=True)
+    layout.preview.unlink(missing_ok=True)
+
+
+def _discard(layout: TaskLayout) -> None:
+    """Forget every file of a failed attempt: the task goes back to having no data."""
+    shutil.rmtree(layout.root, ignore_errors=True)
+
+
+def _plan(
+    services: Services,
+    layout: TaskLayout,
+    params: DataParams,
+    segment_size: int,
+    overlap: int | None,
+    progress: Progress,
+) -> Plan:
+    settings = services.settings
+    collected = collect(settings, layout, params, lambda p, m: progress.report(p, m))
+    selection = media.classify_media(collected.files)
+    kind = selection.kind
+    if kind == MediaKind.POINT_CLOUD:
+        raise CreationFailed("3D point-cloud tasks are not supported yet.")
+    if kind == MediaKind.PDF:
+        collected, selection = _render_pdf(layout, collected, selection, params)
+        kind = selection.kind
+    progress.report(0.15, "Preparing a manifest file")
+    step = params.frame_step
+    if kind == MediaKind.VIDEO:
+        if params.job_file_mapping is not None:
+            raise CreationFailed(
+                "job_file_mapping can't be used with sequence-based data like videos"
+            )
+        probed = probe_video(collected.root, selection)
+        kept = list(
+            media.frame_range(probed.info.frame_count, params.start_frame, params.stop_frame, step)
+        )
+        _check_not_empty(kept, params)
+        chunk_size = params.chunk_size or media.video_chunk_size()
+        size = len(kept)
+        seg, ovl = effective_overlap(size, segment_size, overlap, video=True)
+        plan = Plan(
+            collected,
+            kind,
+            size,
+            kept[0],
+            kept[-1],
+            step,
+            chunk_size,
+            seg,
+            ovl,
+            segment_ranges(size, seg, ovl),
+            video=probed.info,
+            video_path=probed.path,
+            video_frames=kept,
+        )
+        media.write_video_manifest(
+            layout.manifest,
+            media.VideoProperties(
+                name=os.path.basename(probed.path),
+                width=probed.info.width,
+                height=probed.info.height,
+                length=probed.info.frame_count,
+            ),
+            probed.info.keyframes,
+        )
+        return plan
+    probed_images = probe_images(
+        collected.root, selection, params, max_pixels=settings.image_max_pixels
+    )
+    frames = probed_images.frames
+    kept = list(media.frame_range(len(frames), params.start_frame, params.stop_frame, step))
+    _check_not_empty(kept, params)
+    images = [frames[i] for i in kept]
+    first = images[0]
+    chunk_size = params.chunk_size or media.image_chunk_size(first.width, first.height)
+    size = len(images)
+    if params.job_file_mapping is not None:
+        # The mapping defines the frame order: frames are renumbered in job order.
+        images, ranges = _apply_job_file_mapping(images, params.job_file_mapping)
+        frames, kept, size = images, list(range(len(images))), len(images)
+        seg, ovl = 0, 0
+    else:
+        seg, ovl = effective_overlap(size, segment_size, overlap, video=False)
+        ranges = segment_ranges(size, seg, ovl)
+    media.write_image_manifest(
+        layout.manifest,
+        (
+            media.image_entry_for(f.path, f.width, f.height, related_images=f.related)
+            for f in frames
+        ),
+    )
+    return Plan(
+        collected,
+        kind,
+        size,
+        kept[0],
+        kept[-1],
+        step,
+        chunk_size,
+        seg,
+        ovl,
+        ranges,
+        images=images,
+        image_indices=kept,
+    )
+
+
+def _check_not_empty(kept: list[int], params: DataParams) -> None:
+    if not kept:
+        raise CreationFailed(
+            f"The frame range (start {params.start_frame}, stop {params.stop_frame}) "
+            "selects no frames: the start frame is beyond the last frame."
+        )
+
+
+def _apply_job_file_mapping(
+    images: list[ImageFrame], mapping: list[list[str]]
+) -> tuple[list[ImageFrame], list[tuple[int, int]]]:
+    by_name: dict[str, ImageFrame] = {}
+    for frame in images:
+        by_name.setdefault(frame.path, frame)
+        by_name.setdefault(os.path.basename(frame.path), frame)
+    ordered = []
+    for job in mapping:
+        for name in job:
+            if name not in by_name:
+                raise CreationFailed(
+                    f"job_file_mapping names '{name}', which is not among the files"
+                )
+            ordered.append(by_name[name])
+    return ordered, mapping_ranges([len(job) for job in mapping])
+
+
+def _render_pdf(layout, collected, selection, params):
+    from annotask.media.pdf import render_pdf
+
+    pdf = collected.root / selection.files[0]
+    out = layout.raw / "pages"
+    pages = render_pdf(pdf, out, stop=params.stop_frame)
+    files = [Path(p).relative_to(layout.raw).as_posix() for p in pages]
+    new = CollectedSources("raw", layout.raw, files, "local")
+    return new, media.classify_media(files)
+
+
+def _prepare_chunks(
+    services: Services, layout: TaskLayout, plan: Plan, params: DataParams, progress: Progress
+) -> None:
+    from annotask.domain.task_data.frames import ChunkSource, chunk_spec
+
+    source = ChunkSource.from_plan(layout, plan, params, services.settings.image_max_pixels)
+    count = (plan.size + plan.chunk_size - 1) // plan.chunk_size
+    specs = [
+        chunk_spec(source, quality, index)
+        for index in range(count)
+        for quality in (cb.COMPRESSED, cb.ORIGINAL)
+    ]
+    total = len(specs)
+    workers = max(1, min(os.cpu_count() or 1, total))
+    cb.build_all(
+        specs,
+        workers,
+        lambda done: progress.report(0.3 + 0.65 * done / total),
+        services.settings.image_max_pixels,
+    )
+
+
+def _write_preview(layout: TaskLayout, plan: Plan, max_pixels: int) -> None:
+    if plan.images is not None:
+        data = media.make_preview(
+            str(plan.collected.root / plan.images[0].path), max_pixels=max_pixels
+        )
+    else:
+        first = next(
+            media.iter_frames(
+                str(plan.collected.root / plan.video_path),
+                plan.start_frame,
+                plan.start_frame,
+                1,
+                plan.video.keyframes or None,
+            )
+        )[1]
+        data = media.make_preview(media.frame_to_image(first))
+    layout.preview.write_bytes(data)
+
+
+def _commit(
+    services: Services, task_id: int, plan: Plan, params: DataParams, attempt: Attempt
+) -> None:
+    """Write the data, frames, segments and jobs, and finish the request, atomically."""
+    compressed_type = (
+        cb.VIDEO if plan.kind == MediaKind.VIDEO and not params.use_zip_chunks else cb.IMAGESET
+    )
+    original_type = cb.VIDEO if plan.kind == MediaKind.VIDEO else cb.IMAGESET
+    with services.sessions() as db, db.begin():
+        task = db.scalar(select(Task).where(Task.id == task_id))
+        if task is None:
+            raise CreationFailed(f"Task #{task_id} was deleted while its data was being prepared.")
+        if task.data_id is not None:
+            raise CreationFailed("The task already has data.")
+        data = Data(
+            size=plan.size,
+            chunk_size=plan.chunk_size,
+            image_quality=params.image_quality,
+            start_frame=plan.start_frame,
+            stop_frame=plan.stop_frame,
+            frame_filter=params.frame_filter,
+            compressed_chunk_type=compressed_type,
+            original_chunk_type=original_type,
+            storage_method="cache" if params.uses_cache else "file_system",
+            storage=plan.collected.storage,
+            sorting_method=params.sorting_method,
+            media_type="video" if plan.kind == MediaKind.VIDEO else "image",
+            use_zip_chunks=params.use_zip_chunks,
+            copy_data=params.copy_data,
+            source_root=plan.collected.root_kind,
+            chunks_updated_date=utcnow(),
+        )
+        db.add(data)
+        db.flush()
+        if plan.images is not None:
+            rows = [
+                {
+                    "data_id": data.id,
+                    "frame": index,
+                    "path": frame.path,
+                    "width": frame.width,
+                    "height": frame.height,
+                    "related_files": list(frame.related),
+                }
+                for index, frame in zip(plan.image_indices, plan.images, strict=True)
+            ]
+            for start in range(0, len(rows), 5000):
+                db.execute(insert(Frame), rows[start : start + 5000])
+        else:
+            db.add(
+                Video(
+                    data_id=data.id,
+                    path=plan.video_path,
+                    width=plan.video.width,
+                    height=plan.video.height,
+                    frame_count=plan.video.frame_count,
+                    keyframes=[[k.number, k.pts] for k in plan.video.keyframes],
+                )
+            )
+        now = utcnow()
+        for start, stop in plan.segments:
+            segment = Segment(task_id=task_id, start_frame=start, stop_frame=stop)
+            db.add(segment)
+            db.flush()
+            db.add(Job(segment_id=segment.id, task_id=task_id, created_date=now, updated_date=now))
+        task.data_id = data.id
+        task.mode = "interpolation" if plan.kind == MediaKind.VIDEO else "annotation"
+        task.dimension = "2d"
+        task.segment_size = plan.segment_size
+        task.overlap = plan.overlap
+        task.updated_date = now
+        if not finish(db, attempt, result_id=task_id):
+            raise LeaseLost  # another attempt owns the request now: roll everything back

@@ -1,0 +1,125 @@
+"""Probe and order step: which frames a task has, in which order, at which size.
+
+Only headers are read (in parallel threads: the work is I/O-bound); with an
+uploaded manifest the sizes come from it and no image is opened at all.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annotask import media
+from annotask.domain.task_data.params import DataParams
+from annotask.media.kinds import MediaKind
+
+PROBE_THREADS = 8
+
+
+@dataclass
+class ImageFrame:
+    path: str  # relative to the source root
+    width: int
+    height: int
+    related: tuple[str, ...] = ()
+
+
+@dataclass
+class ProbedImages:
+    frames: list[ImageFrame]  # every source frame, in task order (source index = position)
+    manifest_used: bool = False
+
+
+@dataclass
+class ProbedVideo:
+    path: str
+    info: media.VideoInfo
+    skipped: list[str] = field(default_factory=list)
+
+
+def order_files(files: list[str], params: DataParams) -> list[str]:
+    """Apply ``sorting_method``; ``predefined`` honours ``upload_file_order`` (basenames)."""
+    if params.sorting_method == "predefined":
+        if params.upload_file_order:
+            rank = {name: i for i, name in enumerate(params.upload_file_order)}
+            return sorted(files, key=lambda f: rank.get(os.path.basename(f), len(rank)))
+        return list(files)
+    if params.sorting_method == "random":
+        seed = params.random_seed if params.random_seed is not None else 0
+        ordered = sorted(files)
+        random.Random(seed).shuffle(ordered)
+        return ordered
+    return media.sort_files(files, params.sorting_method)
+
+
+def probe_images(
+    root: Path,
+    selection: media.MediaSelection,
+    params: DataParams,
+    *,
+    max_pixels: int,
+) -> ProbedImages:
+    files = list(selection.files)
+    if selection.manifest is not None:
+        return _from_manifest(root, selection, params, files)
+    ordered = order_files(files, params)
+
+    def probe(rel: str) -> ImageFrame:
+        info = media.probe_image(str(root / rel), max_pixels=max_pixels)
+        return ImageFrame(rel, info.width, info.height, selection.related_images.get(rel, ()))
+
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        frames = list(pool.map(probe, ordered))
+    return ProbedImages(frames)
+
+
+def _from_manifest(
+    root: Path, selection: media.MediaSelection, params: DataParams, files: list[str]
+) -> ProbedImages:
+    """Trust a validated manifest for sizes and (for ``predefined``) order."""
+    if params.sorting_method == "random":
+        raise media.MediaError("It isn't supported to upload manifest file and use random sorting")
+    manifest = str(root / selection.manifest)
+    media.validate_manifest(manifest)
+    entries = [e for e in media.iter_image_entries(manifest) if e is not None]
+    by_path = {_match_key(e.path, files): e for e in entries}
+    if params.sorting_method == "predefined":
+        ordered = media.restore_order_from_manifest(
+            files, [_match_key(e.path, files) for e in entries]
+        )
+    else:
+        ordered = order_files(files, params)
+    frames = []
+    for rel in ordered:
+        entry = by_path.get(rel)
+        if entry is None or entry.width is None or entry.height is None:
+            raise media.MediaError(
+                f"The manifest has no size for {os.path.basename(rel)}: "
+                "Incorrect file mapping to manifest content"
+            )
+        frames.append(
+            ImageFrame(rel, entry.width, entry.height, selection.related_images.get(rel, ()))
+        )
+    return ProbedImages(frames, manifest_used=True)
+
+
+def _match_key(manifest_path: str, files: list[str]) -> str:
+    """Manifest names are relative to the dataset root; uploads may sit one level deeper."""
+    if manifest_path in files:
+        return manifest_path
+    for rel in files:
+        if rel.endswith("/" + manifest_path):
+            return rel
+    return manifest_path
+
+
+def probe_video(root: Path, selection: media.MediaSelection) -> ProbedVideo:
+    rel = selection.files[0]
+    return ProbedVideo(rel, media.probe_video(str(root / rel)))
+
+
+def is_supported_kind(kind: MediaKind) -> bool:
+    return kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.PDF, MediaKind.ARCHIVE)

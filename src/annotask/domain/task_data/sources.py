@@ -1,0 +1,177 @@
+"""Collect step: turn the sources a client named into readable local files.
+
+Client files are already in the task's ``upload`` directory; share paths are
+checked by real-path containment and either read in place or copied; remote
+URLs are downloaded through the one guarded HTTP client; archives are
+extracted with limits. The result names every file relative to one root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from annotask.domain.errors import ValidationFailed
+from annotask.domain.task_data.layout import TaskLayout
+from annotask.domain.task_data.params import DataParams
+from annotask.security.archives import extract_archive, is_archive
+from annotask.security.errors import UnsafeInput
+from annotask.security.http_client import DownloadPolicy, check_url_count, download
+from annotask.security.paths import resolve_in_root
+from annotask.settings import Settings
+
+Report = Callable[[float, str], None]
+
+# Where Data.source_root points; frames store paths relative to it.
+ROOT_UPLOAD = "upload"
+ROOT_RAW = "raw"
+ROOT_SHARE = "share"
+
+
+@dataclass
+class CollectedSources:
+    root_kind: str  # ROOT_UPLOAD, ROOT_RAW or ROOT_SHARE
+    root: Path
+    files: list[str]  # relative to root, forward slashes, in the order given
+    storage: str  # CVAT's Data.storage: "local" or "share"
+
+
+def source_root(settings: Settings, layout: TaskLayout, root_kind: str) -> Path:
+    if root_kind == ROOT_SHARE:
+        if settings.share_root is None:
+            raise ValidationFailed("The connected file share is not configured.")
+        return Path(os.path.realpath(settings.share_root))
+    return layout.upload if root_kind == ROOT_UPLOAD else layout.raw
+
+
+def collect(
+    settings: Settings, layout: TaskLayout, params: DataParams, report: Report
+) -> CollectedSources:
+    shutil.rmtree(layout.raw, ignore_errors=True)
+    layout.raw.mkdir(parents=True)
+    if params.remote_files:
+        report(0.02, "Downloading input media")
+        collected = _download(settings, layout, params.remote_files, report)
+    elif params.server_files:
+        report(0.02, "Data are being copied from source..")
+        collected = _from_share(settings, layout, params)
+    else:
+        collected = CollectedSources(ROOT_UPLOAD, layout.upload, list(params.client_files), "local")
+    return _extract_archives(settings, layout, collected, report)
+
+
+def _relative_files(directory: Path) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            found.append(Path(dirpath, name).relative_to(directory).as_posix())
+    return found
+
+
+def share_files(settings: Settings, server_files: list[str], exclude: list[str]) -> list[str]:
+    """Expand share paths (directories recursively) into files relative to the share root,
+    keeping the given order and dropping entries already covered by a listed directory."""
+    if settings.share_root is None:
+        raise ValidationFailed({"server_files": "The connected file share is not configured."})
+    root = Path(os.path.realpath(settings.share_root))
+    excluded: set[str] = set()
+    for item in exclude:
+        path = _resolve_share(root, item, "server_files_exclude")
+        rel = path.relative_to(root).as_posix()
+        excluded.update([f"{rel}/{f}" for f in _relative_files(path)] if path.is_dir() else [rel])
+    files: list[str] = []
+    seen: set[str] = set()
+    for item in server_files:
+        path = _resolve_share(root, item, "server_files")
+        rel = path.relative_to(root).as_posix()
+        if path.is_dir():
+            names = [f"{rel}/{f}" if rel != "." else f for f in _relative_files(path)]
+        else:
+            names = [rel]
+        for name in names:
+            real = Path(os.path.realpath(root / name))
+            if not real.is_relative_to(root):
+                continue  # a symlink inside a listed directory that leads out of the share
+            if name not in seen and name not in excluded:
+                seen.add(name)
+                files.append(name)
+    if not files:
+        raise ValidationFailed({"server_files": "No files were found at the given share paths."})
+    return files
+
+
+def _resolve_share(root: Path, item: str, field: str) -> Path:
+    try:
+        return resolve_in_root(root, item, leading_slash_is_root=True)
+    except UnsafeInput as exc:
+        raise ValidationFailed({field: [exc.message]}) from exc
+
+
+def _from_share(settings: Settings, layout: TaskLayout, params: DataParams) -> CollectedSources:
+    files = share_files(settings, params.server_files, params.server_files_exclude)
+    root = Path(os.path.realpath(settings.share_root))  # type: ignore[arg-type]
+    if not params.copy_data:
+        return CollectedSources(ROOT_SHARE, root, files, "share")
+    for name in files:
+        target = layout.raw / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, target)
+    return CollectedSources(ROOT_RAW, layout.raw, files, "local")
+
+
+def _download(
+    settings: Settings, layout: TaskLayout, urls: list[str], report: Report
+) -> CollectedSources:
+    policy = DownloadPolicy.from_settings(settings)
+    try:
+        check_url_count(urls, policy)
+    except UnsafeInput as exc:
+        raise ValidationFailed({"remote_files": [exc.message]}) from exc
+    names = []
+    for index, url in enumerate(urls):
+        report(
+            0.02 + 0.08 * index / len(urls), f"Downloading input media ({index + 1}/{len(urls)})"
+        )
+        names.append(download(url, layout.raw, policy).name)
+    return CollectedSources(ROOT_RAW, layout.raw, names, "local")
+
+
+def _extract_archives(
+    settings: Settings, layout: TaskLayout, collected: CollectedSources, report: Report
+) -> CollectedSources:
+    """Archives among the files are unpacked into ``raw`` and replaced by their members."""
+    archives = [name for name in collected.files if is_archive(name)]
+    if not archives:
+        return collected
+    report(0.1, "Media files are being extracted...")
+    files: list[str] = []
+    for name in collected.files:
+        if not is_archive(name):
+            if collected.root != layout.raw:
+                target = layout.raw / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(collected.root / name, target)
+            files.append(name)
+            continue
+        dest = layout.raw / f"{name}.extracted" if len(archives) > 1 else layout.raw
+        written = extract_archive(
+            collected.root / name,
+            dest,
+            max_entries=settings.archive_max_entries,
+            max_total_bytes=settings.archive_max_bytes,
+        )
+        files.extend(p.relative_to(layout.raw).as_posix() for p in written)
+        if collected.root == layout.raw:
+            (layout.raw / name).unlink(missing_ok=True)
+    return CollectedSources(ROOT_RAW, layout.raw, files, "local")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

@@ -1,0 +1,263 @@
+"""Staging areas and resumable (TUS) uploads, for data, annotation and backup files.
+
+Every upload goes to a staging area keyed by its purpose and target (for
+example the data of task 7); Upload-Start empties it, bulk and TUS uploads add
+files to it, and Upload-Finish hands its files to a background request. TUS
+state lives in the database, so an upload resumes after a dropped connection
+or a server restart; the bytes are appended to a file in place, never held in
+memory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from annotask.db.base import utcnow
+from annotask.db.models import Upload
+from annotask.domain.errors import Conflict, NotFound, ValidationFailed
+from annotask.security.errors import UnsafeInput
+from annotask.security.paths import safe_upload_name, unique_name
+from annotask.settings import Settings
+
+STAGED_DIR = "files"
+TUS_DIR = "tus"
+
+
+@dataclass(frozen=True)
+class StagingArea:
+    """Where the files of one upload session are kept until processing takes them."""
+
+    root: Path
+
+    @property
+    def files_dir(self) -> Path:
+        return self.root / STAGED_DIR
+
+    def reset(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+
+    def ensure(self) -> None:
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+
+    def files(self) -> list[str]:
+        """Names of the staged files, in the order they arrived."""
+        if not self.files_dir.is_dir():
+            return []
+        entries = sorted(self.files_dir.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        return [p.name for p in entries if p.is_file()]
+
+    def new_file(self, client_name: str) -> Path:
+        """A path for a file the client names, reduced to a safe, unused basename."""
+        try:
+            name = safe_upload_name(client_name)
+        except UnsafeInput as exc:
+            raise ValidationFailed({"client_files": [str(exc)]}) from exc
+        self.ensure()
+        return self.files_dir / unique_name(self.files_dir, name)
+
+    def take(self, destination: Path) -> None:
+        """Move the staged files to ``destination`` (the processing step owns them then)."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(destination, ignore_errors=True)
+        if self.files_dir.is_dir():
+            os.replace(self.files_dir, destination)
+        else:
+            destination.mkdir(parents=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def staging_area(settings: Settings, purpose: str, target_id: int | None) -> StagingArea:
+    return StagingArea(settings.uploads_dir / f"{purpose}-{target_id if target_id else 0}")
+
+
+async def write_stream(path: Path, chunks: AsyncIterator[bytes], limit: int) -> int:
+    """Stream a body to ``path`` with a size limit; removes the file when refused."""
+    written = 0
+    try:
+        with open(path, "wb") as out:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise ValidationFailed(
+                        {"client_files": [f"{path.name} is larger than {limit} bytes."]}
+                    )
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+# ---- TUS -------------------------------------------------------------------------
+
+
+def create_tus_upload(
+    db: Session,
+    settings: Settings,
+    *,
+    purpose: str,
+    target_id: int | None,
+    owner_id: int,
+    client_name: str,
+    length: int,
+) -> tuple[Upload, str]:
+    """Register a file to be sent in chunks; returns it and the name it will be stored as."""
+    if length < 0:
+        raise ValidationFailed({"Upload-Length": "must be a non-negative integer."})
+    if length > settings.max_upload_bytes:
+        raise ValidationFailed(
+            {
+                "Upload-Length": "File is larger than the limit of "
+                f"{settings.max_upload_bytes} bytes."
+            }
+        )
+    try:
+        name = safe_upload_name(client_name)
+    except UnsafeInput as exc:
+        raise ValidationFailed({"Upload-Metadata": [str(exc)]}) from exc
+    staging = staging_area(settings, purpose, target_id)
+    staging.ensure()
+    taken = {u.filename for u in _uploads_of(db, purpose, target_id)}
+    stored_name = unique_name(staging.files_dir, name)
+    while stored_name in taken:
+        stored_name = unique_name(staging.files_dir, f"_{stored_name}")
+    upload_id = uuid.uuid4().hex
+    tus_dir = settings.uploads_dir / TUS_DIR
+    tus_dir.mkdir(parents=True, exist_ok=True)
+    path = tus_dir / upload_id
+    path.touch()
+    upload = Upload(
+        id=upload_id,
+        purpose=purpose,
+        target_id=target_id,
+        owner_id=owner_id,
+        filename=stored_name,
+        length=length,
+        offset=0,
+        path=str(path),
+    )
+    db.add(upload)
+    if length == 0:
+        _complete(db, settings, upload)
+    return upload, stored_name
+
+
+def _uploads_of(db: Session, purpose: str, target_id: int | None) -> list[Upload]:
+    return list(
+        db.scalars(select(Upload).where(Upload.purpose == purpose, Upload.target_id == target_id))
+    )
+
+
+def get_tus_upload(
+    db: Session, upload_id: str, *, purpose: str, target_id: int | None, owner_id: int
+) -> Upload:
+    upload = db.get(Upload, upload_id)
+    if (
+        upload is None
+        or upload.purpose != purpose
+        or upload.target_id != target_id
+        or upload.owner_id != owner_id
+    ):
+        raise NotFound()
+    return upload
+
+
+class OffsetMismatch(Conflict):
+    def __init__(self, current: int) -> None:
+        super().__init__(f"Upload-Offset mismatch: the server has {current} bytes.")
+        self.current = current
+
+
+async def append_chunk(
+    sessions,
+    settings: Settings,
+    upload_id: str,
+    offset: int,
+    chunks: AsyncIterator[bytes],
+    *,
+    purpose: str,
+    target_id: int | None,
+    owner_id: int,
+) -> Upload:
+    """Append a PATCH body at ``offset``; the database offset moves only after the bytes
+    are on disk, so a dropped connection leaves a consistent, resumable state."""
+    with sessions() as db, db.begin():
+        upload = get_tus_upload(
+            db, upload_id, purpose=purpose, target_id=target_id, owner_id=owner_id
+        )
+        if offset != upload.offset:
+            raise OffsetMismatch(upload.offset)
+        length, path = upload.length, Path(upload.path)
+    written = 0
+    with open(path, "r+b") as out:
+        out.seek(offset)
+        out.truncate()
+        try:
+            async for chunk in chunks:
+                if offset + written + len(chunk) > length:
+                    raise ValidationFailed({"Upload-Offset": "The chunk goes past Upload-Length."})
+                out.write(chunk)
+                written += len(chunk)
+        finally:
+            out.flush()
+            os.fsync(out.fileno())
+            # Keep whatever arrived before a disconnect: the client resumes from HEAD.
+            received = offset + written
+            with sessions() as db, db.begin():
+                upload = db.get(Upload, upload_id)
+                if upload is not None and upload.offset == offset:
+                    upload.offset = received
+                    upload.updated_date = utcnow()
+                    if received == upload.length:
+                        _complete(db, settings, upload)
+    with sessions() as db:
+        refreshed = db.get(Upload, upload_id)
+    if refreshed is None:  # completed and moved into staging
+        raise NotFound()
+    return refreshed
+
+
+def _complete(db: Session, settings: Settings, upload: Upload) -> None:
+    """Move a finished TUS file into its staging area; the upload row stays as a
+    record of the name until the staging area is taken or reset."""
+    staging = staging_area(settings, upload.purpose, upload.target_id)
+    staging.ensure()
+    target = staging.files_dir / upload.filename
+    os.replace(upload.path, target)
+    upload.path = str(target)
+
+
+def tus_offset(upload: Upload) -> int:
+    return upload.offset
+
+
+def forget_uploads(db: Session, purpose: str, target_id: int | None) -> None:
+    """Drop the TUS records of a staging area (after Upload-Start or Upload-Finish)."""
+    for upload in _uploads_of(db, purpose, target_id):
+        if upload.offset < upload.length:
+            Path(upload.path).unlink(missing_ok=True)
+    db.execute(delete(Upload).where(Upload.purpose == purpose, Upload.target_id == target_id))
+
+
+def purge_abandoned(db: Session, settings: Settings) -> int:
+    """Remove uploads untouched for ``upload_expiry_hours``; returns how many."""
+    cutoff = utcnow() - timedelta(hours=settings.upload_expiry_hours)
+    stale = list(db.scalars(select(Upload).where(Upload.updated_date < cutoff)))
+    for upload in stale:
+        staging_area(settings, upload.purpose, upload.target_id).remove()
+        Path(upload.path).unlink(missing_ok=True)
+        db.delete(upload)
+    return len(stale)
