@@ -55,8 +55,15 @@ def test_a7_profiles_are_named_after_the_token(server, admin, tmp_path):
     assert "profile-token" in profiles.stdout
     run_cli(server, tmp_path, "task", "ls", auth=None, connect=False, env=env).assert_clean()
     run_cli(
-        server, tmp_path, "--profile", "profile-token", "task", "ls",
-        auth=None, connect=False, env=env,
+        server,
+        tmp_path,
+        "--profile",
+        "profile-token",
+        "task",
+        "ls",
+        auth=None,
+        connect=False,
+        env=env,
     ).assert_clean()
 
 

@@ -61,7 +61,9 @@ def test_csrf_is_enforced_for_cookie_sessions(server):
         listed = client.get("/api/auth/access_tokens").json()
         assert all(t["name"] != "csrf-check" for t in listed["results"])
         accepted = client.post(
-            "/api/auth/access_tokens", json=body, headers={"X-CSRFToken": client.cookies["csrftoken"]}
+            "/api/auth/access_tokens",
+            json=body,
+            headers={"X-CSRFToken": client.cookies["csrftoken"]},
         )
         assert accepted.status_code == 201
 
@@ -95,9 +97,9 @@ def test_personal_access_token_lifecycle(server, admin):
 
 
 def test_read_only_token_cannot_write(server, admin):
-    secret = admin.post(
-        "/api/auth/access_tokens", json={"name": "ro", "read_only": True}
-    ).json()["value"]
+    secret = admin.post("/api/auth/access_tokens", json={"name": "ro", "read_only": True}).json()[
+        "value"
+    ]
     headers = {"Authorization": f"Bearer {secret}"}
     assert httpx.get(f"{server.url}/api/users/self", headers=headers).status_code == 200
     refused = httpx.post(
@@ -111,14 +113,19 @@ def test_token_and_basic_schemes(server):
     headers = {"Authorization": f"Token {key}"}
     assert httpx.get(f"{server.url}/api/users/self", headers=headers).json()["username"] == "admin"
     basic = base64.b64encode(b"admin:admin").decode()
-    response = httpx.get(f"{server.url}/api/users/self", headers={"Authorization": f"Basic {basic}"})
+    response = httpx.get(
+        f"{server.url}/api/users/self", headers={"Authorization": f"Basic {basic}"}
+    )
     assert response.json()["username"] == "admin"
     bad = base64.b64encode(b"admin:nope").decode()
     response = httpx.get(f"{server.url}/api/users/self", headers={"Authorization": f"Basic {bad}"})
     assert response.status_code == 401
-    assert httpx.get(
-        f"{server.url}/api/users/self", headers={"Authorization": "Token bogus"}
-    ).status_code == 401
+    assert (
+        httpx.get(
+            f"{server.url}/api/users/self", headers={"Authorization": "Token bogus"}
+        ).status_code
+        == 401
+    )
 
 
 def test_logout_ends_the_session(server):
@@ -139,9 +146,7 @@ def test_user_self_has_the_full_user_model(server, admin):
 
 @pytest.fixture(scope="module")
 def limited_server(tmp_path_factory):
-    yield from start_server(
-        tmp_path_factory.mktemp("limited"), "sqlite", login_rate_limit="3"
-    )
+    yield from start_server(tmp_path_factory.mktemp("limited"), "sqlite", login_rate_limit="3")
 
 
 def test_login_attempts_are_rate_limited(limited_server):
