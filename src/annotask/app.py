@@ -12,6 +12,7 @@ from annotask.api.limits import BodySizeLimit
 from annotask.api.routers import ROUTERS
 from annotask.services import Services
 from annotask.settings import Settings
+from annotask.web import mount_web
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -36,5 +37,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    mount_web(app)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_body_bytes)
     return app

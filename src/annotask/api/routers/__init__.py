@@ -1,7 +1,9 @@
 """Every API router, in the order they are mounted."""
 
 from annotask.api.routers import (
+    annotations,
     auth,
+    datasets,
     job_data,
     jobs,
     labels,
@@ -24,4 +26,6 @@ ROUTERS = [
     job_data.router,
     labels.router,
     requests.router,
+    annotations.router,
+    datasets.router,
 ]
