@@ -36,13 +36,33 @@ def _page_url(request: Request, page: int) -> str:
     return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
-def paginate_query(
-    request: Request, db: Session, query: Select, serialize: Callable[[Any], dict]
-) -> dict:
+def _query_page(
+    request: Request, db: Session, query: Select
+) -> tuple[int, int, int, Sequence[Any]]:
+    """The requested page of ``query``'s rows: page number, size, total count, rows."""
     page, size = page_params(request)
     count = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.scalars(query.limit(size).offset((page - 1) * size)).unique().all()
+    return page, size, count, rows
+
+
+def paginate_query(
+    request: Request, db: Session, query: Select, serialize: Callable[[Any], dict]
+) -> dict:
+    page, size, count, rows = _query_page(request, db, query)
     return page_dict(request, page, size, count, [serialize(r) for r in rows])
+
+
+def paginate_views(
+    request: Request,
+    db: Session,
+    query: Select,
+    views: Callable[[Session, Sequence[Any]], Sequence[Any]],
+    serialize: Callable[[Any], dict],
+) -> dict:
+    """A CVAT page whose rows are read with a few batched queries, not a few per row."""
+    page, size, count, rows = _query_page(request, db, query)
+    return page_dict(request, page, size, count, [serialize(v) for v in views(db, rows)])
 
 
 def paginate_list(request: Request, items: Sequence[T], serialize: Callable[[T], dict]) -> dict:

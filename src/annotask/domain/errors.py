@@ -33,6 +33,24 @@ class ValidationFailed(DomainError):
         return dict(self.errors)
 
 
+class Errors:
+    """Collects every violation of one request, DRF style: ``{path: [messages]}``.
+
+    Validation reports all mistakes at once rather than the first one, so a
+    client fixes its request in one round trip; ``raise_if_any`` ends the check.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.items.setdefault(path or "non_field_errors", []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationFailed(self.items)
+
+
 class NotAuthenticated(DomainError):
     status_code = 401
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from annotask.db.base import utcnow
 from annotask.db.models import Job, Project, Segment, Storage, Task, User
-from annotask.domain import labels as label_rules
 from annotask.domain import permissions
 from annotask.domain import tasks as task_rules
-from annotask.domain.tasks import ListSpec, Lookup, username_of
+from annotask.domain.errors import Errors
+from annotask.domain.listing import ListSpec, Lookup, apply_listing, username_of
 
 STAGES = ("annotation", "validation", "acceptance")
 STATES = ("new", "in progress", "completed", "rejected")
@@ -157,7 +157,7 @@ def list_jobs(user: User, params: Mapping[str, str]) -> Select:
     query = select(Job).where(permissions.visible_jobs(user))
     if params.get("parent_job_id"):  # replicas do not exist here: no job has a parent
         query = query.where(Job.id.is_(None))
-    return task_rules.apply_listing(query, params, JOB_LIST, Job.id)
+    return apply_listing(query, params, JOB_LIST, Job.id)
 
 
 def update_job(db: Session, user: User, job: Job, changes: Mapping[str, Any]) -> Job:
@@ -167,7 +167,7 @@ def update_job(db: Session, user: User, job: Job, changes: Mapping[str, Any]) ->
     change of the task's staffing. A new stage without a state restarts the
     job at ``new``, as in CVAT.
     """
-    errors = label_rules.Errors()
+    errors = Errors()
     if "assignee" in changes:
         permissions.require_job_assign(db, user, job)
         task_rules.check_user(db, changes["assignee"], "assignee", errors)

@@ -17,7 +17,8 @@ from annotask.db.models import Project, Storage, Task, User
 from annotask.domain import labels as label_rules
 from annotask.domain import permissions
 from annotask.domain import tasks as task_rules
-from annotask.domain.tasks import ListSpec, Lookup, username_of
+from annotask.domain.errors import Errors
+from annotask.domain.listing import ListSpec, Lookup, apply_listing, username_of
 from annotask.settings import Settings
 
 
@@ -111,12 +112,12 @@ PROJECT_LIST = ListSpec(
 def list_projects(user: User, params: Mapping[str, str]) -> Select:
     """The projects the user may see, filtered and sorted as CVAT's ``GET /api/projects``."""
     query = select(Project).where(permissions.visible_projects(user))
-    return task_rules.apply_listing(query, params, PROJECT_LIST, Project.id)
+    return apply_listing(query, params, PROJECT_LIST, Project.id)
 
 
 def create_project(db: Session, user: User, fields: Mapping[str, Any]) -> Project:
     """Create a project from a ``ProjectWriteRequest``'s fields; all checks come first."""
-    errors = label_rules.Errors()
+    errors = Errors()
     name = task_rules.check_name(fields["name"], errors)
     bug_tracker = task_rules.check_bug_tracker(fields.get("bug_tracker", ""), errors)
     owner = task_rules.check_user(db, fields.get("owner_id"), "owner_id", errors) or user
@@ -153,7 +154,7 @@ def update_project(
     db: Session, user: User, project: Project, changes: Mapping[str, Any]
 ) -> Project:
     """Apply a ``PatchedProjectWriteRequest`` (only the fields present in ``changes``)."""
-    errors = label_rules.Errors()
+    errors = Errors()
     values: dict[str, Any] = {}
     if "name" in changes:
         values["name"] = task_rules.check_name(changes["name"], errors)

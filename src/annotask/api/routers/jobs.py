@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db
-from annotask.api.routers.tasks import paginate_views
+from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.jobs import JobPatch, job_read
 from annotask.domain import jobs

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
-from annotask.api.routers.tasks import paginate_views
+from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.projects import ProjectPatch, ProjectWrite, project_read
 from annotask.api.schemas.tasks import task_read

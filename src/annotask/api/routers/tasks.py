@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 from fastapi import Depends, Request, Response
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
-from annotask.api.pagination import page_dict, page_params
+from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.tasks import TaskPatch, TaskWrite, task_read
 from annotask.domain import tasks
 
 router = CvatRouter(prefix="/api/tasks", tags=["tasks"])
-
-
-def paginate_views(
-    request: Request,
-    db: Session,
-    query: Select,
-    views: Callable[[Session, Sequence[Any]], Sequence[Any]],
-    serialize: Callable[[Any], dict],
-) -> dict:
-    """A CVAT page whose rows are read with a few batched queries, not a few per row."""
-    page, size = page_params(request)
-    count = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = db.scalars(query.limit(size).offset((page - 1) * size)).unique().all()
-    return page_dict(request, page, size, count, [serialize(v) for v in views(db, rows)])
 
 
 def read_one(request: Request, db: Session, task) -> dict:
