@@ -448,3 +448,18 @@ def test_cli_task_ls_pages_json_and_delete(server, tmp_path):
     assert f"#{victim} deleted" in deleted.stderr and "#999999 not found" in deleted.stderr
     with closing(server.client(user)) as client:
         assert client.get(f"/api/tasks/{victim}").status_code == 404
+
+
+def test_overlap_not_smaller_than_segment_size_is_refused(server, admin):
+    before = admin.get("/api/tasks", params={"name": "overlapping"}).json()["count"]
+    response = admin.post(
+        "/api/tasks",
+        json={"name": "overlapping", "labels": [{"name": "a"}], "segment_size": 3, "overlap": 3},
+    )
+    assert response.status_code == 400 and "overlap" in response.json()
+    assert admin.get("/api/tasks", params={"name": "overlapping"}).json()["count"] == before
+    ok = admin.post(
+        "/api/tasks",
+        json={"name": "overlapping", "labels": [{"name": "a"}], "segment_size": 3, "overlap": 2},
+    )
+    assert ok.status_code == 201

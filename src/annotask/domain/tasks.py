@@ -283,6 +283,10 @@ def create_task(db: Session, user: User, fields: Mapping[str, Any]) -> Task:
         value = fields.get(key)
         if value is not None and not 0 <= value <= MAX_ID:
             errors.add(key, "Must be a non-negative integer.")
+    segment_size, overlap = fields.get("segment_size") or 0, fields.get("overlap")
+    if overlap is not None and segment_size and overlap >= segment_size:
+        # CVAT's server clamps silently; its UI refuses. A silent change surprises users.
+        errors.add("overlap", f"Segment size must be more than overlap size ({overlap}).")
     owner = check_user(db, fields.get("owner_id"), "owner_id", errors) or user
     assignee = check_user(db, fields.get("assignee_id"), "assignee_id", errors)
     for key in ("source_storage", "target_storage"):
