@@ -253,11 +253,35 @@ def forget_uploads(db: Session, purpose: str, target_id: int | None) -> None:
 
 
 def purge_abandoned(db: Session, settings: Settings) -> int:
-    """Remove uploads untouched for ``upload_expiry_hours``; returns how many."""
+    """Remove uploads untouched for ``upload_expiry_hours``: TUS uploads by their
+    record, and staging areas (bulk files of an upload never finished) by their age.
+    Returns how many were removed."""
     cutoff = utcnow() - timedelta(hours=settings.upload_expiry_hours)
+    removed = 0
     stale = list(db.scalars(select(Upload).where(Upload.updated_date < cutoff)))
     for upload in stale:
         staging_area(settings, upload.purpose, upload.target_id).remove()
         Path(upload.path).unlink(missing_ok=True)
         db.delete(upload)
-    return len(stale)
+        removed += 1
+    live = {Path(u.path).name for u in db.scalars(select(Upload))}
+    oldest = cutoff.timestamp()
+    if settings.uploads_dir.is_dir():
+        for entry in settings.uploads_dir.iterdir():
+            if entry.name == TUS_DIR:
+                for part in entry.iterdir():
+                    if part.name not in live and part.stat().st_mtime < oldest:
+                        part.unlink(missing_ok=True)
+                        removed += 1
+            elif entry.is_dir() and _newest_mtime(entry) < oldest:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed
+
+
+def _newest_mtime(directory: Path) -> float:
+    newest = directory.stat().st_mtime
+    for dirpath, _dirs, files in os.walk(directory):
+        for name in files:
+            newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
+    return newest

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from annotask.db.models import BackgroundRequest
 from annotask.domain import requests as rq
+from annotask.domain import uploads
 from annotask.domain.errors import DomainError
 from annotask.domain.requests import (
     Attempt,
@@ -236,6 +237,8 @@ class Worker:
                 self.reap_once()
                 if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                     rq.purge_expired(self.services.sessions, retention=self.retention)
+                    with self.services.sessions() as session, session.begin():
+                        uploads.purge_abandoned(session, self.services.settings)
                     last_purge = time.monotonic()
             except Exception:  # e.g. the database restarting: try again next round
                 log.warning("reaper pass failed", exc_info=True)
