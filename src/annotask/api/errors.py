@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annotask.domain.errors import DomainError
+from annotask.media.errors import MediaError
+from annotask.security.errors import UnsafeInput
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(MediaError)
+    @app.exception_handler(UnsafeInput)
+    async def _media(_request: Request, exc: MediaError | UnsafeInput) -> JSONResponse:
+        # Raised while preparing media on request (a corrupt source file met when its
+        # chunk is first built): the message names the file, never a server path.
+        return JSONResponse({"detail": exc.message}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,12 +7,14 @@ are :class:`MediaError` with a message fit to show the user.
 
 Public API
     Detection     :func:`media_kind`, :func:`classify_media` -> :class:`MediaSelection`
-    Images        :func:`probe_image` -> :class:`ImageInfo`, :func:`load_rgb`,
+    Images        :func:`probe_image` -> :class:`ImageInfo`, :func:`probe_size`, :func:`load_rgb`,
                   :func:`load_image`, :func:`encode_jpeg`, :func:`estimate_quality`,
                   :func:`set_pixel_limit`
     Image chunks  :func:`write_compressed_image_chunk`, :func:`write_original_image_chunk`,
                   :func:`encode_frame_jpeg`, :func:`original_frame_bytes`,
-                  :func:`can_pass_through`, :func:`write_point_cloud_chunk`
+                  :func:`can_pass_through`, :func:`write_point_cloud_chunk`,
+                  :func:`write_context_image_chunk`, :func:`context_image_names`
+    Parallelism   :func:`ordered_map` (threads; the codecs release the GIL)
     Video         :func:`probe_video` -> :class:`VideoInfo`, :func:`iter_frames`,
                   :func:`frame_to_ndarray`, :func:`frame_to_image`
     Video chunks  :func:`write_video_file_chunk` (path in, file out), :func:`write_video_chunk`,
@@ -31,9 +33,11 @@ Public API
 from .chunk_size import image_chunk_size, video_chunk_size
 from .chunks import (
     can_pass_through,
+    context_image_names,
     encode_frame_jpeg,
     original_frame_bytes,
     write_compressed_image_chunk,
+    write_context_image_chunk,
     write_original_image_chunk,
     write_point_cloud_chunk,
 )
@@ -46,6 +50,7 @@ from .images import (
     load_image,
     load_rgb,
     probe_image,
+    probe_size,
     set_pixel_limit,
 )
 from .jpeg import estimate_quality
@@ -65,6 +70,7 @@ from .manifest import (
     write_image_manifest,
     write_video_manifest,
 )
+from .parallel import ordered_map
 from .preview import make_preview
 from .sorting import SortingMethod, sort_files
 from .video import Keyframe, VideoInfo, frame_to_image, frame_to_ndarray, iter_frames, probe_video
@@ -93,6 +99,7 @@ __all__ = [
     "VideoProperties",
     "can_pass_through",
     "check_manifest_mapping",
+    "context_image_names",
     "classify_media",
     "encode_frame_jpeg",
     "encode_jpeg",
@@ -110,9 +117,11 @@ __all__ = [
     "make_preview",
     "media_kind",
     "open_manifest",
+    "ordered_map",
     "original_frame_bytes",
     "parse_frame_filter",
     "probe_image",
+    "probe_size",
     "probe_video",
     "quality_to_crf",
     "restore_order_from_manifest",
@@ -122,6 +131,7 @@ __all__ = [
     "validate_manifest",
     "video_chunk_size",
     "write_compressed_image_chunk",
+    "write_context_image_chunk",
     "write_image_manifest",
     "write_original_image_chunk",
     "write_point_cloud_chunk",

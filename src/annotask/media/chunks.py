@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
@@ -40,13 +41,18 @@ from .images import (
     JPEG_FORMATS,
     ImageInfo,
     ImageSource,
+    _check_pixels,
+    decode_plain_jpeg,
+    encode_array_jpeg,
     encode_jpeg,
+    fast_jpeg_header,
     load_image,
     load_rgb,
     probe_image,
     source_name,
     to_display_mode,
 )
+from .parallel import ordered_map
 
 COMPRESSED_EXT = "jpeg"
 JPEG_MIME = "image/jpeg"
@@ -75,9 +81,16 @@ def _read_bytes(source: ImageSource) -> bytes:
 
 
 def _compressed_payload(source: ImageSource, quality: int, max_pixels: int | None) -> ImageSource:
-    """The source itself when it may pass through, else its re-encoded JPEG bytes."""
-    if can_pass_through(probe_image(source, max_pixels=max_pixels), quality):
+    """The source itself when it may pass through, else its re-encoded JPEG bytes.
+
+    Plain JPEGs (the common case) go bytes -> NumPy pixels -> JPEG entirely in
+    libjpeg-turbo, which releases the GIL, so frames encode in parallel threads.
+    """
+    info = probe_image(source, max_pixels=max_pixels)
+    if can_pass_through(info, quality):
         return source
+    if info.jpeg_plain:
+        return encode_array_jpeg(decode_plain_jpeg(_read_bytes(source), info, source), quality)
     return encode_jpeg(load_rgb(source, max_pixels=max_pixels), quality)
 
 
@@ -108,9 +121,13 @@ def _png_bytes(source: ImageSource, max_pixels: int | None) -> bytes:
 
 
 def _original_member(source: ImageSource, max_pixels: int | None) -> _OriginalMember:
-    info = probe_image(source, max_pixels=max_pixels)
     name = source_name(source)
     ext = os.path.splitext(name)[1].lstrip(".") if name else ""
+    fast = fast_jpeg_header(source)
+    if fast is not None and fast[2] == 1:  # an upright JPEG: the file itself, no Pillow
+        _check_pixels(source, fast[0], fast[1], max_pixels)
+        return _OriginalMember(source, ext, JPEG_MIME)
+    info = probe_image(source, max_pixels=max_pixels)
     is_jpeg = info.format in JPEG_FORMATS
     if info.rotated and is_jpeg:
         data = encode_jpeg(load_rgb(source, max_pixels=max_pixels), 100, subsampling="444")
@@ -135,12 +152,20 @@ def write_compressed_image_chunk(
     quality: int,
     *,
     max_pixels: int | None = None,
+    threads: int = 1,
 ) -> int:
-    """Write a compressed-quality chunk (``000000.jpeg``...) and return its frame count."""
+    """Write a compressed-quality chunk (``000000.jpeg``...) and return its frame count.
+
+    ``threads > 1`` encodes that many frames at once (one chunk asked for by a
+    user should use every core); frames still enter the zip in order, and at most
+    ``2 * threads`` are held in memory.
+    """
     count = 0
+    payloads = ordered_map(
+        lambda source: _compressed_payload(source, quality, max_pixels), sources, threads
+    )
     with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
-        for index, source in enumerate(sources):
-            payload = _compressed_payload(source, quality, max_pixels)
+        for index, payload in enumerate(payloads):
             write_zip_member(archive, f"{index:06d}.{COMPRESSED_EXT}", payload)
             count += 1
     return count
@@ -151,16 +176,18 @@ def write_original_image_chunk(
     out: Output,
     *,
     max_pixels: int | None = None,
+    threads: int = 1,
 ) -> int:
     """Write an original-quality chunk (``000000.<ext>``...) and return its frame count.
 
     Sources should be paths: the member extension comes from the file name (bytes
-    sources are named after their detected format).
+    sources are named after their detected format). ``threads`` as for
+    :func:`write_compressed_image_chunk` (only re-encoded frames cost CPU).
     """
     count = 0
+    members = ordered_map(lambda source: _original_member(source, max_pixels), sources, threads)
     with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
-        for index, source in enumerate(sources):
-            member = _original_member(source, max_pixels)
+        for index, member in enumerate(members):
             write_zip_member(archive, f"{index:06d}.{member.ext}", member.payload)
             count += 1
     return count
@@ -174,3 +201,31 @@ def write_point_cloud_chunk(sources: Iterable[str | os.PathLike[str]], out: Outp
             write_zip_member(archive, f"{index:06d}.pcd", source)
             count += 1
     return count
+
+
+CONTEXT_IMAGE_QUALITY = 95
+
+
+def context_image_names(paths: Sequence[str]) -> list[str]:
+    """CVAT's member names for context images: the path relative to their common
+    directory, extension replaced by ``.jpg`` (``cam1/a.png`` -> ``cam1/a.jpg``)."""
+    if not paths:
+        return []
+    normalized = [p.replace("\\", "/") for p in paths]
+    common = posixpath.commonpath([posixpath.dirname(p) for p in normalized])
+    return [posixpath.splitext(posixpath.relpath(p, common or "."))[0] + ".jpg" for p in normalized]
+
+
+def write_context_image_chunk(
+    sources: Sequence[ImageSource],
+    names: Sequence[str],
+    out: Output,
+    *,
+    max_pixels: int | None = None,
+) -> int:
+    """A frame's context images as a zip of JPEGs (CVAT's ``type=context_image``)."""
+    with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
+        for source, name in zip(sources, names, strict=True):
+            payload = encode_jpeg(load_rgb(source, max_pixels=max_pixels), CONTEXT_IMAGE_QUALITY)
+            write_zip_member(archive, name, payload)
+    return len(sources)

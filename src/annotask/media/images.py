@@ -41,7 +41,8 @@ class ImageInfo:
     them). ``jpeg_quality`` is the estimated IJG quality for JPEGs, else None.
     ``jpeg_baseline`` is True for 8-bit baseline/extended-sequential Huffman JPEGs
     in grayscale or YCbCr: the files any browser decodes and that may therefore be
-    passed through untouched.
+    passed through untouched. ``jpeg_plain`` is True for any 8-bit grayscale or
+    YCbCr JPEG (progressive too): libjpeg-turbo decodes those straight to pixels.
     """
 
     width: int
@@ -51,6 +52,7 @@ class ImageInfo:
     format: str
     jpeg_quality: int | None = None
     jpeg_baseline: bool = False
+    jpeg_plain: bool = False
 
     @property
     def rotated(self) -> bool:
@@ -145,10 +147,11 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
             if orientation >= 5 and image.format != "TIFF":
                 width, height = height, width
             quality = None
-            baseline = False
+            baseline = plain = False
             if image.format in JPEG_FORMATS:
                 quality = jpeg.estimate_quality(getattr(image, "quantization", {}) or {})
-                baseline = _is_baseline_jpeg(source, image)
+                plain = _is_gray_or_ycc_jpeg(image)
+                baseline = plain and _is_baseline_jpeg(source, image)
             return ImageInfo(
                 width=width,
                 height=height,
@@ -157,11 +160,49 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
                 format=image.format or "",
                 jpeg_quality=quality,
                 jpeg_baseline=baseline,
+                jpeg_plain=plain,
             )
     except MediaError:
         raise
     except Exception as exc:  # Pillow plugins raise many types for corrupt data
         raise _fail(source, exc) from exc
+
+
+_FADVISE_RANDOM = getattr(os, "POSIX_FADV_RANDOM", None)
+_JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp")
+
+
+def fast_jpeg_header(source: ImageSource) -> tuple[int, int, int] | None:
+    """``(stored width, stored height, orientation)`` of a file named like a JPEG, from
+    its markers only; None when the name or the headers call for Pillow instead."""
+    name = source_name(source)
+    if name is None or not name.lower().endswith(_JPEG_SUFFIXES):
+        return None
+    try:
+        with open(name, "rb") as fp:
+            if _FADVISE_RANDOM is not None:
+                # Only the first few KiB are wanted: no read-ahead of 128 KiB per
+                # file, which would make a cold probe read ten times the data.
+                os.posix_fadvise(fp.fileno(), 0, 0, _FADVISE_RANDOM)
+            return jpeg.read_size_and_orientation(fp)
+    except OSError as exc:
+        raise _fail(source, exc) from exc
+
+
+def probe_size(source: ImageSource, *, max_pixels: int | None = None) -> tuple[int, int]:
+    """An image's displayed ``(width, height)`` (EXIF orientation applied), headers only.
+
+    What task creation needs from every frame. JPEG markers are parsed directly
+    (several times cheaper than Pillow's ``open``); anything else, or a JPEG whose
+    headers look unusual, goes through :func:`probe_image`.
+    """
+    found = fast_jpeg_header(source)
+    if found is not None:
+        width, height, orientation = found
+        _check_pixels(source, width, height, max_pixels)
+        return (height, width) if orientation >= 5 else (width, height)
+    info = probe_image(source, max_pixels=max_pixels)
+    return info.width, info.height
 
 
 def _stretch_to_l(array: np.ndarray) -> Image.Image:
@@ -264,6 +305,54 @@ def _load_jpeg_turbo(source: ImageSource, max_pixels: int | None) -> Image.Image
 def _read_file(path: str | os.PathLike[str]) -> bytes:
     with open(path, "rb") as fp:
         return fp.read()
+
+
+def decode_plain_jpeg(data: bytes, info: ImageInfo, source: ImageSource) -> np.ndarray:
+    """Upright ``(h, w, 3)`` RGB or ``(h, w)`` gray pixels of a plain JPEG (``info.jpeg_plain``).
+
+    libjpeg-turbo straight to a NumPy array, with "fast upsampling" of the chroma
+    planes (about 15% faster; 0.1 dB), no Pillow image in between; the EXIF
+    rotation is a NumPy view made contiguous once.
+    """
+    gray = info.mode == "L"
+    try:
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY" if gray else "RGB", fastupsample=True
+        )
+    except Exception as exc:
+        raise _fail(source, exc, "decode") from exc
+    if gray:
+        pixels = pixels[:, :, 0]
+    return _upright_array(pixels, info.orientation)
+
+
+def _upright_array(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    if orientation in (2, 4):
+        pixels = pixels[:, ::-1] if orientation == 2 else pixels[::-1]
+    elif orientation == 3:
+        pixels = pixels[::-1, ::-1]
+    elif orientation in (6, 8):  # rotate 90 degrees clockwise / counter-clockwise
+        pixels = np.rot90(pixels, -1 if orientation == 6 else 1)
+    elif orientation in (5, 7):  # transpose / transverse (mirrored rotations)
+        pixels = pixels.swapaxes(0, 1)
+        if orientation == 7:
+            pixels = pixels[::-1, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def encode_array_jpeg(pixels: np.ndarray, quality: int, *, subsampling: str = "420") -> bytes:
+    """Encode an ``(h, w, 3)`` RGB or ``(h, w)`` gray uint8 array to JPEG."""
+    quality = min(max(int(quality), 1), 100)
+    if pixels.ndim == 2:
+        return simplejpeg.encode_jpeg(
+            np.ascontiguousarray(pixels[:, :, np.newaxis]),
+            quality,
+            colorspace="GRAY",
+            colorsubsampling="Gray",
+        )
+    return simplejpeg.encode_jpeg(
+        np.ascontiguousarray(pixels), quality, colorspace="RGB", colorsubsampling=subsampling
+    )
 
 
 def load_rgb(

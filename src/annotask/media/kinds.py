@@ -68,10 +68,11 @@ _UNIQUE_KINDS = (MediaKind.VIDEO, MediaKind.ARCHIVE, MediaKind.PDF)
 
 def media_kind(path: str) -> MediaKind:
     """Return the media kind of ``path`` judged by its extension (case-insensitive)."""
-    name = PurePosixPath(path.replace("\\", "/")).name.lower()
-    if any(name.endswith(ext) for ext in ARCHIVE_EXTENSIONS):
+    name = path.replace("\\", "/").rpartition("/")[2].lower()
+    if name.endswith(ARCHIVE_EXTENSIONS):
         return MediaKind.ARCHIVE
-    suffix = PurePosixPath(name).suffix
+    dot = name.rfind(".")
+    suffix = name[dot:] if dot > 0 else ""
     if suffix in IMAGE_EXTENSIONS:
         return MediaKind.IMAGE
     if suffix in VIDEO_EXTENSIONS:
@@ -119,6 +120,8 @@ class MediaSelection:
 
 def _split_related(path: str) -> tuple[str, str] | None:
     """(frame directory, sub-directory key) if ``path`` is inside a related_images dir."""
+    if RELATED_IMAGES_DIR not in path:
+        return None
     parts = PurePosixPath(path).parts
     for i in range(len(parts) - 3, -1, -1):
         if parts[i] == RELATED_IMAGES_DIR:
@@ -198,6 +201,8 @@ def _match_related_images(
     frames: tuple[str, ...], context: list[str], skipped: list[str]
 ) -> dict[str, tuple[str, ...]]:
     """Attach each context image to the frame named by its directory."""
+    if not context:
+        return {}
     frame_by_key = {(_parent_dir(f), related_images_key(f)): f for f in frames}
     related: dict[str, list[str]] = {}
     for path in context:

@@ -38,6 +38,7 @@ from ._io import Output, atomic_path, open_output, write_zip_member
 from .chunks import COMPRESSED_EXT
 from .errors import MediaError
 from .images import encode_rgb_array_jpeg
+from .parallel import ordered_map
 from .video import Keyframe, frame_to_ndarray, iter_frames, normalized_rotation
 
 VideoFrameLike = av.VideoFrame | Image.Image | np.ndarray
@@ -183,24 +184,28 @@ def write_video_chunk(
 
 
 def write_video_frames_zip_chunk(
-    frames: Iterable[VideoFrameLike], out: Output, quality: int
+    frames: Iterable[VideoFrameLike], out: Output, quality: int, *, threads: int = 1
 ) -> int:
     """Write video frames as a zip of JPEGs (``use_zip_chunks``); return the count.
 
-    No downscaling, as in CVAT: zip chunks keep the full resolution.
+    No downscaling, as in CVAT: zip chunks keep the full resolution. Frames are
+    decoded in order here and encoded on ``threads`` threads.
     """
+
+    def pixels(frame: VideoFrameLike) -> np.ndarray:
+        if isinstance(frame, av.VideoFrame):
+            return frame_to_ndarray(frame)
+        if isinstance(frame, Image.Image):
+            return np.asarray(frame.convert("RGB"))
+        return frame
+
     count = 0
+    encoded = ordered_map(
+        lambda array: encode_rgb_array_jpeg(array, quality), (pixels(f) for f in frames), threads
+    )
     with open_output(out) as fp, zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED) as archive:
-        for index, frame in enumerate(frames):
-            if isinstance(frame, av.VideoFrame):
-                pixels = frame_to_ndarray(frame)
-            elif isinstance(frame, Image.Image):
-                pixels = np.asarray(frame.convert("RGB"))
-            else:
-                pixels = frame
-            write_zip_member(
-                archive, f"{index:06d}.{COMPRESSED_EXT}", encode_rgb_array_jpeg(pixels, quality)
-            )
+        for index, payload in enumerate(encoded):
+            write_zip_member(archive, f"{index:06d}.{COMPRESSED_EXT}", payload)
             count += 1
     return count
 

@@ -28,7 +28,7 @@ def get_job_data(
     task, segment = job.segment.task, job.segment
     kind = request.query_params.get("type")
     quality = request.query_params.get("quality", "compressed")
-    if kind == "frame":
+    if kind in ("frame", "context_image"):
         number = query_number(request)
         if not segment.start_frame <= number <= segment.stop_frame:
             raise ValidationFailed(
@@ -37,22 +37,25 @@ def get_job_data(
                     f"{segment.stop_frame})."
                 }
             )
-        return send(frames.get_frame(services, db, task, quality, number))
-    if kind == "chunk":
-        return send(
-            frames.get_job_chunk(
-                services,
-                db,
-                task,
-                quality,
-                query_number(request),
-                segment.start_frame,
-                segment.stop_frame,
-            )
+        if kind == "frame":
+            payload = frames.get_frame(services, db, task, quality, number)
+        else:
+            payload = frames.get_context_images(services, db, task, number)
+    elif kind == "chunk":
+        payload = frames.get_job_chunk(
+            services,
+            db,
+            task,
+            quality,
+            query_number(request),
+            segment.start_frame,
+            segment.stop_frame,
         )
-    if kind == "preview":
-        return send(frames.get_preview(services, task))
-    raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+    elif kind == "preview":
+        payload = frames.get_job_preview(services, db, task, segment.start_frame)
+    else:
+        raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+    return send(payload, request)
 
 
 @router.get("/{job_id}/data/meta")
@@ -62,6 +65,9 @@ def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> dict:
 
 
 @router.get("/{job_id}/preview")
-def get_job_preview(job_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> Response:
+def get_job_preview(
+    job_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> Response:
     job = _visible_job(db, caller, job_id)
-    return send(frames.get_preview(services, job.segment.task))
+    segment = job.segment
+    return send(frames.get_job_preview(services, db, segment.task, segment.start_frame), request)

@@ -129,14 +129,16 @@ def get_data(
     kind = request.query_params.get("type")
     quality = request.query_params.get("quality", "compressed")
     if kind == "chunk":
-        return send(frames.get_chunk(services, db, task, quality, query_number(request)))
-    if kind == "frame":
-        return send(frames.get_frame(services, db, task, quality, query_number(request)))
-    if kind == "preview":
-        return send(frames.get_preview(services, task))
-    if kind == "context_image":
-        raise ValidationFailed({"type": "This frame has no context images."})
-    raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+        payload = frames.get_chunk(services, db, task, quality, query_number(request))
+    elif kind == "frame":
+        payload = frames.get_frame(services, db, task, quality, query_number(request))
+    elif kind == "preview":
+        payload = frames.get_preview(services, task)
+    elif kind == "context_image":
+        payload = frames.get_context_images(services, db, task, query_number(request))
+    else:
+        raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+    return send(payload, request)
 
 
 @router.get("/{task_id}/data/meta")
@@ -146,6 +148,8 @@ def get_data_meta(task_id: int, request: Request, caller: CurrentCaller, db: Db)
 
 
 @router.get("/{task_id}/preview")
-def get_preview(task_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> Response:
+def get_preview(
+    task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> Response:
     task = _visible_task(db, caller, task_id)
-    return send(frames.get_preview(services, task))
+    return send(frames.get_preview(services, task), request)

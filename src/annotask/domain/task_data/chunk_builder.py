@@ -1,16 +1,22 @@
-"""Build one chunk file from a picklable description, in any process.
+"""Build chunks from picklable descriptions, in threads that use every core.
 
-Static tasks build every chunk at creation in a process pool; on-the-fly tasks
-build one when it is first requested. Both use ``build_chunk``, which writes
-to a temporary name and renames, so a reader never sees a partial chunk.
+Static tasks build every chunk at creation, several chunks at once; on-the-fly
+tasks build one when it is first requested, several frames of it at once. Both
+use ``build_chunk``: a file is written under a temporary name and renamed, so a
+reader never sees a partial chunk.
+
+Threads rather than a process pool: the codecs (libjpeg-turbo, Pillow's
+decoders, FFmpeg) release the GIL, so threads scale to the cores while needing
+no start-up (a fork server and its imports cost about a second per job), no
+pickling of frames and no extra copies of the media libraries in memory.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import io
 import os
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +27,14 @@ COMPRESSED = "compressed"
 ORIGINAL = "original"
 IMAGESET = "imageset"
 VIDEO = "video"
+
+
+def cpu_threads() -> int:
+    """Threads for media work: every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -44,87 +58,104 @@ def chunk_mime(chunk_type: str) -> str:
     return "video/mp4" if chunk_type == VIDEO else "application/zip"
 
 
-def build_chunk(spec: ChunkSpec) -> str:
-    """Write the chunk described by ``spec`` and return its path."""
+def build_chunk(spec: ChunkSpec, *, threads: int = 1) -> str:
+    """Write the chunk described by ``spec`` to ``spec.out`` and return that path."""
     out = Path(spec.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{id(spec)}.tmp")
     try:
-        if spec.video is None:
-            _build_image_chunk(spec, tmp)
-        else:
-            _build_video_chunk(spec, tmp)
+        _write(spec, tmp, threads)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return str(out)
 
 
-def _build_image_chunk(spec: ChunkSpec, tmp: Path) -> None:
-    if spec.quality == ORIGINAL:
-        media.write_original_image_chunk(spec.images, tmp, max_pixels=spec.max_pixels)
+def build_chunk_bytes(spec: ChunkSpec, *, threads: int = 1) -> bytes:
+    """The chunk described by ``spec`` as bytes (``spec.out`` is only a scratch name
+    for mp4 chunks, which the muxer must write to a seekable file)."""
+    if spec.video is not None and spec.chunk_type == VIDEO:
+        path = Path(build_chunk(spec, threads=threads))
+        try:
+            return path.read_bytes()
+        finally:
+            path.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    _write(spec, buffer, threads)
+    return buffer.getvalue()
+
+
+def _write(spec: ChunkSpec, out: Path | io.BytesIO, threads: int) -> None:
+    if spec.video is None:
+        if spec.quality == ORIGINAL:
+            media.write_original_image_chunk(
+                spec.images, out, max_pixels=spec.max_pixels, threads=threads
+            )
+        else:
+            media.write_compressed_image_chunk(
+                spec.images, out, spec.image_quality, max_pixels=spec.max_pixels, threads=threads
+            )
+        return
+    wanted = spec.video_frames
+    original = spec.quality == ORIGINAL
+    frames = (
+        frame
+        for _, frame in media.iter_frames(
+            spec.video,
+            wanted[0],
+            wanted[-1],
+            wanted[1] - wanted[0] if len(wanted) > 1 else 1,
+            [Keyframe(n, p) for n, p in spec.keyframes],
+        )
+    )
+    if spec.chunk_type == IMAGESET:
+        media.write_video_frames_zip_chunk(frames, out, spec.image_quality, threads=threads)
     else:
-        media.write_compressed_image_chunk(
-            spec.images, tmp, spec.image_quality, max_pixels=spec.max_pixels
+        assert isinstance(out, Path)
+        media.write_video_chunk(
+            frames,
+            out,
+            media.ORIGINAL_VIDEO_QUALITY if original else spec.image_quality,
+            downscale_hd=not original,
         )
 
 
-def _build_video_chunk(spec: ChunkSpec, tmp: Path) -> None:
-    wanted = spec.video_frames
-    original = spec.quality == ORIGINAL
-    media.write_video_file_chunk(
-        spec.video,
-        tmp,
-        start=wanted[0],
-        stop=wanted[-1],
-        step=wanted[1] - wanted[0] if len(wanted) > 1 else 1,
-        quality=media.ORIGINAL_VIDEO_QUALITY if original else spec.image_quality,
-        keyframes=[Keyframe(n, p) for n, p in spec.keyframes],
-        zip_frames=spec.chunk_type == IMAGESET,
-        downscale_hd=not original,
-    )
-
-
-def _pool_context():
-    """A fork server: workers are forked from a clean, single-threaded process that has
-    already imported the media stack, instead of from the threaded worker (unsafe)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 def build_all(
-    specs: list[ChunkSpec], workers: int, on_done: Callable[[int], None], max_pixels: int | None
+    specs: list[ChunkSpec],
+    workers: int,
+    on_done: Callable[[int], None],
+    check: Callable[[], None] | None = None,
 ) -> None:
-    """Build many chunks on ``workers`` processes with a bounded number in flight,
-    calling ``on_done(done_count)`` after each; the first failure stops the rest."""
+    """Build many chunks, ``workers`` at a time, calling ``on_done(done_count)`` after
+    each. ``check`` runs between chunks and may raise to stop (a cancelled job);
+    the first failure stops the rest. Memory is bounded by the chunks in flight."""
     if workers <= 1 or len(specs) <= 1:
         for index, spec in enumerate(specs, 1):
+            if check is not None:
+                check()
             build_chunk(spec)
             on_done(index)
         return
-    pending = iter(specs)
     done = 0
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=_pool_context(),
-        initializer=media.set_pixel_limit,
-        initargs=(max_pixels,),
-    ) as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="chunks") as pool:
         in_flight: set[Future] = set()
         try:
-            for spec in pending:
+            for spec in specs:
+                if check is not None:
+                    check()
                 in_flight.add(pool.submit(build_chunk, spec))
-                if len(in_flight) >= workers * 2:
+                if len(in_flight) >= workers:
                     finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in finished:
                         future.result()
                         done += 1
                         on_done(done)
-            for future in as_completed(in_flight):
-                future.result()
-                done += 1
-                on_done(done)
+            while in_flight:
+                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+                    done += 1
+                    on_done(done)
         except BaseException:
             for future in in_flight:
                 future.cancel()

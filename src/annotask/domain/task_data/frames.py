@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask import media
+from annotask.cache.base import ChunkCache
 from annotask.db.models import Data, Frame, Task
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.task_data import chunk_builder as cb
@@ -178,6 +179,11 @@ def _check_quality(quality: str) -> None:
         raise ValidationFailed({"quality": "Wrong quality value: use compressed or original."})
 
 
+def _data_key(task: Task, data: Data) -> str:
+    """Cache keys change whenever the task's chunks do, so stale items are never served."""
+    return f"task:{task.id}:{data.chunks_updated_date.timestamp():.6f}"
+
+
 def get_chunk(services: Services, db: Session, task: Task, quality: str, index: int) -> Payload:
     _check_quality(quality)
     data = _task_data(task)
@@ -186,17 +192,36 @@ def get_chunk(services: Services, db: Session, task: Task, quality: str, index: 
         raise ValidationFailed(
             {"number": f"Chunk number must be in [0, {source.chunk_count() - 1}]."}
         )
+    return _chunk_payload(services, task, data, source, quality, index, chunk_range(source, index))
+
+
+def _chunk_payload(
+    services: Services,
+    task: Task,
+    data: Data,
+    source: ChunkSource,
+    quality: str,
+    index: int | None,
+    relative: range,
+) -> Payload:
+    """A static chunk file when the range is a task chunk of a static task, else the
+    cached (built on first request) bytes of exactly that range."""
     chunk_type = source.chunk_type(quality)
     mime = cb.chunk_mime(chunk_type)
-    if data.storage_method == "file_system":
+    if index is not None and data.storage_method == "file_system":
         path = source.layout.chunk(quality, index, cb.chunk_ext(chunk_type))
         if not path.exists():  # e.g. lost files: rebuild rather than fail
-            cb.build_chunk(chunk_spec(source, quality, index))
+            cb.build_chunk(chunk_spec(source, quality, index), threads=cb.cpu_threads())
         return Payload(mime, path=path)
-    key = f"task:{task.id}:{data.chunks_updated_date.timestamp():.6f}:{quality}:{index}"
-    return Payload(
-        mime, data=_cached_chunk(services, source, quality, key, chunk_range(source, index))
-    )
+    key = f"{_data_key(task, data)}:{quality}:frames{relative.start}-{relative.stop}"
+    scratch = source.layout.root / "tmp" / f"{quality}-{relative.start}-{relative.stop}"
+
+    def build() -> bytes:  # only on a miss: describing the chunk reads the frame paths
+        out = scratch.with_suffix("." + cb.chunk_ext(chunk_type))
+        spec = chunk_spec(source, quality, 0, out, relative)
+        return cb.build_chunk_bytes(spec, threads=cb.cpu_threads())
+
+    return Payload(mime, data=cached(services.cache, key, build))
 
 
 def get_job_chunk(
@@ -209,7 +234,8 @@ def get_job_chunk(
     job_stop: int,
 ) -> Payload:
     """Chunk ``index`` of a job: its own frames ``[start + index*C, ...]`` (CVAT's current
-    numbering). Overlapping jobs do not line up with task chunks, so these are cached."""
+    numbering). Where that range is exactly a task chunk (jobs that start on a chunk
+    boundary), the task chunk is served; otherwise the range is built and cached."""
     _check_quality(quality)
     data = _task_data(task)
     source = ChunkSource.from_db(services, db, task, data)
@@ -218,39 +244,24 @@ def get_job_chunk(
         count = (job_stop - job_start) // source.chunk_size + 1
         raise ValidationFailed({"number": f"Chunk number must be in [0, {count - 1}]."})
     relative = range(first, min(first + source.chunk_size, job_stop + 1))
-    key = (
-        f"task:{task.id}:{data.chunks_updated_date.timestamp():.6f}:{quality}:"
-        f"frames{relative.start}-{relative.stop}"
+    task_index, offset = divmod(first, source.chunk_size)
+    aligned = offset == 0 and chunk_range(source, task_index) == relative
+    return _chunk_payload(
+        services, task, data, source, quality, task_index if aligned else None, relative
     )
-    mime = cb.chunk_mime(source.chunk_type(quality))
-    return Payload(mime, data=_cached_chunk(services, source, quality, key, relative))
 
 
-def _cached_chunk(
-    services: Services, source: ChunkSource, quality: str, key: str, relative: range
-) -> bytes:
-    """From the cache, or built once under a lock however many requests arrive together."""
-    cached = services.cache.get(key)
-    if cached is None:
-        with services.cache.lock(key, CHUNK_LOCK_SECONDS):
-            cached = services.cache.get(key)  # another request may have built it meanwhile
-            if cached is None:
-                cached = _build_into_bytes(source, quality, relative)
-                services.cache.set(key, cached)
-    return cached
-
-
-def _build_into_bytes(source: ChunkSource, quality: str, relative: range) -> bytes:
-    out = (
-        source.layout.root
-        / "tmp"
-        / (f"{quality}-{relative.start}-{relative.stop}.{cb.chunk_ext(source.chunk_type(quality))}")
-    )
-    cb.build_chunk(chunk_spec(source, quality, 0, out, relative))
-    try:
-        return out.read_bytes()
-    finally:
-        out.unlink(missing_ok=True)
+def cached(cache: ChunkCache, key: str, build: Callable[[], bytes]) -> bytes:
+    """From the cache, or built once under a lock however many requests arrive together
+    (in any process: the lock lives in the shared cache)."""
+    value = cache.get(key)
+    if value is None:
+        with cache.lock(key, CHUNK_LOCK_SECONDS):
+            value = cache.get(key)  # another request may have built it meanwhile
+            if value is None:
+                value = build()
+                cache.set(key, value)
+    return value
 
 
 def get_frame(services: Services, db: Session, task: Task, quality: str, number: int) -> Payload:
@@ -269,16 +280,45 @@ def get_frame(services: Services, db: Session, task: Task, quality: str, number:
             "image/jpeg",
             data=media.encode_frame_jpeg(path, data.image_quality, max_pixels=source.max_pixels),
         )
-    keyframes = [media.Keyframe(n, p) for n, p in source.keyframes] or None
-    _n, frame = next(
-        media.iter_frames(str(source.root / source.video_path), index, index, 1, keyframes)
-    )
-    image = media.frame_to_image(frame)
-    buffer = io.BytesIO()
+    image = _video_frame(source, index)
     if quality == cb.ORIGINAL:
-        image.save(buffer, format="PNG")
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
         return Payload("image/png", data=buffer.getvalue())
     return Payload("image/jpeg", data=media.encode_jpeg(image, data.image_quality))
+
+
+def _video_frame(source: ChunkSource, index: int):
+    keyframes = [media.Keyframe(n, p) for n, p in source.keyframes] or None
+    for _n, frame in media.iter_frames(
+        str(source.root / source.video_path), index, index, 1, keyframes
+    ):
+        return media.frame_to_image(frame)
+    raise NotFound(f"Frame {index} could not be decoded from the video.")
+
+
+def get_context_images(services: Services, db: Session, task: Task, number: int) -> Payload:
+    """The frame's context images as a zip of JPEGs (CVAT's ``type=context_image``)."""
+    data = _task_data(task)
+    if not 0 <= number < data.size:
+        raise ValidationFailed({"number": f"Frame number must be in [0, {data.size - 1}]."})
+    source = ChunkSource.from_db(services, db, task, data)
+    (index,) = source.source_indices([number])
+    related = db.scalar(
+        select(Frame.related_files).where(Frame.data_id == data.id, Frame.frame == index)
+    )
+    if not related:
+        raise NotFound(f"Frame {number} has no context images.")
+    paths = [str(source.root / rel) for rel in related]
+    names = media.context_image_names(list(related))
+
+    def build() -> bytes:
+        buffer = io.BytesIO()
+        media.write_context_image_chunk(paths, names, buffer, max_pixels=source.max_pixels)
+        return buffer.getvalue()
+
+    key = f"{_data_key(task, data)}:context:{number}"
+    return Payload("application/zip", data=cached(services.cache, key, build))
 
 
 def get_preview(services: Services, task: Task) -> Payload:
@@ -286,3 +326,21 @@ def get_preview(services: Services, task: Task) -> Payload:
     if task.data is None or not path.exists():
         raise NotFound("The task has no preview yet.")
     return Payload("image/jpeg", path=path)
+
+
+def get_job_preview(services: Services, db: Session, task: Task, job_start: int) -> Payload:
+    """A job's preview shows its own first frame (the task's preview for the first job)."""
+    if job_start == 0:
+        return get_preview(services, task)
+    data = _task_data(task)
+    source = ChunkSource.from_db(services, db, task, data)
+    (index,) = source.source_indices([job_start])
+
+    def build() -> bytes:
+        if source.video_path is None:
+            path = str(source.root / source.image_paths([index])[0])
+            return media.make_preview(path, max_pixels=source.max_pixels)
+        return media.make_preview(_video_frame(source, index))
+
+    key = f"{_data_key(task, data)}:preview:{job_start}"
+    return Payload("image/jpeg", data=cached(services.cache, key, build))

@@ -26,7 +26,12 @@ from annotask.domain.requests import Attempt, Cancelled, JobInterrupted, LeaseLo
 from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.layout import TaskLayout, task_layout
 from annotask.domain.task_data.params import DataParams
-from annotask.domain.task_data.probe import ImageFrame, probe_images, probe_video
+from annotask.domain.task_data.probe import (
+    ImageFrame,
+    probe_images,
+    probe_video,
+    uploaded_video_manifest_problem,
+)
 from annotask.domain.task_data.segments import effective_overlap, mapping_ranges, segment_ranges
 from annotask.domain.task_data.sources import CollectedSources, collect
 from annotask.media.kinds import MediaKind
@@ -66,9 +71,18 @@ class Plan:
 
 
 def create_task_data(
-    services: Services, task_id: int, params: DataParams, progress: Progress
+    services: Services,
+    task_id: int,
+    params: DataParams,
+    progress: Progress,
+    *,
+    finish_request: bool = True,
 ) -> None:
-    """Run the whole pipeline for ``task_id``; raises ``CreationFailed`` with the reason."""
+    """Run the whole pipeline for ``task_id``; raises ``CreationFailed`` with the reason.
+
+    ``finish_request=False`` leaves the request running (a backup restore goes on
+    with the annotations and finishes it itself).
+    """
     settings = services.settings
     layout = task_layout(settings, task_id)
     with services.read_sessions() as db:
@@ -84,7 +98,7 @@ def create_task_data(
             _prepare_chunks(services, layout, plan, params, progress)
         _write_preview(layout, plan, settings.image_max_pixels)
         progress.report(0.97, "Task is being saved in database")
-        _commit(services, task_id, plan, params, progress.attempt)
+        _commit(services, task_id, plan, params, progress.attempt, finish_request=finish_request)
     except (media.MediaError, UnsafeInput) as exc:
         _discard(layout)
         raise CreationFailed(exc.message) from exc
@@ -135,7 +149,14 @@ def _plan(
             raise CreationFailed(
                 "job_file_mapping can't be used with sequence-based data like videos"
             )
+        progress.report(0.15, "Reading the video's key frames")
         probed = probe_video(collected.root, selection)
+        if selection.manifest is not None:
+            problem = uploaded_video_manifest_problem(
+                collected.root / selection.manifest, probed.info
+            )
+            if problem:
+                progress.report(0.2, f"Invalid manifest file was uploaded: {problem}")
         kept = list(
             media.frame_range(probed.info.frame_count, params.start_frame, params.stop_frame, step)
         )
@@ -170,8 +191,16 @@ def _plan(
         )
         return plan
     probed_images = probe_images(
-        collected.root, selection, params, max_pixels=settings.image_max_pixels
+        collected.root,
+        selection,
+        params,
+        max_pixels=settings.image_max_pixels,
+        on_progress=lambda done: progress.report(
+            0.15 + 0.13 * done, f"Reading image headers ({round(100 * done)}%)"
+        ),
     )
+    if probed_images.manifest_used:
+        progress.report(0.28, "A manifest has been created")
     frames = probed_images.frames
     kept = list(media.frame_range(len(frames), params.start_frame, params.stop_frame, step))
     _check_not_empty(kept, params)
@@ -240,7 +269,7 @@ def _render_pdf(layout, collected, selection, params):
     from annotask.media.pdf import render_pdf
 
     pdf = collected.root / selection.files[0]
-    out = layout.raw / "pages"
+    out = layout.raw  # pages are named "<pdf name><9-digit page>.jpeg", as in CVAT
     pages = render_pdf(pdf, out, stop=params.stop_frame)
     files = [Path(p).relative_to(layout.raw).as_posix() for p in pages]
     new = CollectedSources("raw", layout.raw, files, "local")
@@ -260,12 +289,13 @@ def _prepare_chunks(
         for quality in (cb.COMPRESSED, cb.ORIGINAL)
     ]
     total = len(specs)
-    workers = max(1, min(os.cpu_count() or 1, total))
     cb.build_all(
         specs,
-        workers,
-        lambda done: progress.report(0.3 + 0.65 * done / total),
-        services.settings.image_max_pixels,
+        cb.cpu_threads(),
+        lambda done: progress.report(
+            0.3 + 0.65 * done / total, f"CVAT is preparing data chunks ({done}/{total})"
+        ),
+        check=getattr(progress, "check", None),
     )
 
 
@@ -289,7 +319,13 @@ def _write_preview(layout: TaskLayout, plan: Plan, max_pixels: int) -> None:
 
 
 def _commit(
-    services: Services, task_id: int, plan: Plan, params: DataParams, attempt: Attempt
+    services: Services,
+    task_id: int,
+    plan: Plan,
+    params: DataParams,
+    attempt: Attempt,
+    *,
+    finish_request: bool = True,
 ) -> None:
     """Write the data, frames, segments and jobs, and finish the request, atomically."""
     compressed_type = (
@@ -335,7 +371,7 @@ def _commit(
                 for index, frame in zip(plan.image_indices, plan.images, strict=True)
             ]
             for start in range(0, len(rows), 5000):
-                db.execute(insert(Frame), rows[start : start + 5000])
+                db.execute(Frame.__table__.insert(), rows[start : start + 5000])
         else:
             db.add(
                 Video(
@@ -348,16 +384,25 @@ def _commit(
                 )
             )
         now = utcnow()
-        for start, stop in plan.segments:
-            segment = Segment(task_id=task_id, start_frame=start, stop_frame=stop)
-            db.add(segment)
-            db.flush()
-            db.add(Job(segment_id=segment.id, task_id=task_id, created_date=now, updated_date=now))
+        segment_ids = db.scalars(
+            insert(Segment).returning(Segment.id, sort_by_parameter_order=True),
+            [
+                {"task_id": task_id, "start_frame": start, "stop_frame": stop}
+                for start, stop in plan.segments
+            ],
+        ).all()
+        db.execute(
+            insert(Job),
+            [
+                {"segment_id": sid, "task_id": task_id, "created_date": now, "updated_date": now}
+                for sid in segment_ids
+            ],
+        )
         task.data_id = data.id
         task.mode = "interpolation" if plan.kind == MediaKind.VIDEO else "annotation"
         task.dimension = "2d"
         task.segment_size = plan.segment_size
         task.overlap = plan.overlap
         task.updated_date = now
-        if not finish(db, attempt, result_id=task_id):
+        if finish_request and not finish(db, attempt, result_id=task_id):
             raise LeaseLost  # another attempt owns the request now: roll everything back

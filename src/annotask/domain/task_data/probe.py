@@ -1,13 +1,17 @@
 """Probe and order step: which frames a task has, in which order, at which size.
 
-Only headers are read (in parallel threads: the work is I/O-bound); with an
-uploaded manifest the sizes come from it and no image is opened at all.
+Only headers are read: JPEG markers directly, other formats through Pillow's
+lazy ``open``. Files are read in batches on many threads, because on a cold
+page cache (a share on a network disk) the time is all waiting for the disk, and
+many reads in flight hide it. With an uploaded manifest the sizes come from it
+and no image is opened at all.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +20,8 @@ from annotask import media
 from annotask.domain.task_data.params import DataParams
 from annotask.media.kinds import MediaKind
 
-PROBE_THREADS = 8
+PROBE_THREADS = 4
+PROBE_BATCH = 128
 
 
 @dataclass
@@ -61,18 +66,28 @@ def probe_images(
     params: DataParams,
     *,
     max_pixels: int,
+    on_progress: Callable[[float], None] | None = None,
 ) -> ProbedImages:
     files = list(selection.files)
     if selection.manifest is not None:
         return _from_manifest(root, selection, params, files)
     ordered = order_files(files, params)
+    root_text = str(root)
 
-    def probe(rel: str) -> ImageFrame:
-        info = media.probe_image(str(root / rel), max_pixels=max_pixels)
-        return ImageFrame(rel, info.width, info.height, selection.related_images.get(rel, ()))
+    def probe(batch: list[str]) -> list[ImageFrame]:
+        found = []
+        for rel in batch:
+            width, height = media.probe_size(os.path.join(root_text, rel), max_pixels=max_pixels)
+            found.append(ImageFrame(rel, width, height, selection.related_images.get(rel, ())))
+        return found
 
-    with ThreadPoolExecutor(PROBE_THREADS) as pool:
-        frames = list(pool.map(probe, ordered))
+    batches = [ordered[i : i + PROBE_BATCH] for i in range(0, len(ordered), PROBE_BATCH)]
+    frames: list[ImageFrame] = []
+    with ThreadPoolExecutor(min(PROBE_THREADS, max(1, len(batches)))) as pool:
+        for done, found in enumerate(pool.map(probe, batches), 1):
+            frames.extend(found)
+            if on_progress is not None:
+                on_progress(done / len(batches))
     return ProbedImages(frames)
 
 
@@ -123,3 +138,31 @@ def probe_video(root: Path, selection: media.MediaSelection) -> ProbedVideo:
 
 def is_supported_kind(kind: MediaKind) -> bool:
     return kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.PDF, MediaKind.ARCHIVE)
+
+
+def uploaded_video_manifest_problem(path: Path, info: media.VideoInfo) -> str | None:
+    """Why an uploaded video manifest cannot be used, or None if it agrees with the video.
+
+    Key frames come from demuxing either way (cheap, and certain to match the
+    file); an uploaded manifest is checked against them, and a mismatch is
+    reported in the request message, as CVAT does before regenerating one.
+    """
+    try:
+        header, _count = media.validate_manifest(path)
+        if header.video is None:
+            return "it is not a video manifest"
+        if header.video.length != info.frame_count:
+            return (
+                f"it lists {header.video.length} frames but the video has {info.frame_count}; "
+                "a new manifest was generated"
+            )
+        known = {k.number: k.pts for k in info.keyframes}
+        for keyframe in media.iter_video_keyframes(path):
+            if known and known.get(keyframe.number) != keyframe.pts:
+                return (
+                    f"key frame {keyframe.number} is not a key frame of the video; "
+                    "a new manifest was generated"
+                )
+    except media.MediaError as exc:
+        return exc.message
+    return None

@@ -63,13 +63,34 @@ def collect(
     return _extract_archives(settings, layout, collected, report)
 
 
-def _relative_files(directory: Path) -> list[str]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            found.append(Path(dirpath, name).relative_to(directory).as_posix())
+def _walk(directory: Path) -> list[tuple[str, bool]]:
+    """Files under ``directory`` (relative, forward slashes) and whether each is a symlink.
+
+    Directory symlinks are not followed; each directory lists its files (sorted)
+    before its sub-directories (sorted), like ``os.walk``. One ``scandir`` per
+    directory: no ``stat`` per file, which matters for shares of 10,000 images.
+    """
+    found: list[tuple[str, bool]] = []
+
+    def visit(path: str, prefix: str) -> None:
+        files, dirs = [], []
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    dirs.append(entry.name)
+                else:
+                    files.append((entry.name, entry.is_symlink()))
+        files.sort()
+        found.extend((prefix + name, link) for name, link in files)
+        for name in sorted(dirs):
+            visit(os.path.join(path, name), f"{prefix}{name}/")
+
+    visit(str(directory), "")
     return found
+
+
+def _relative_files(directory: Path) -> list[str]:
+    return [name for name, _link in _walk(directory)]
 
 
 def share_files(settings: Settings, server_files: list[str], exclude: list[str]) -> list[str]:
@@ -89,12 +110,12 @@ def share_files(settings: Settings, server_files: list[str], exclude: list[str])
         path = _resolve_share(root, item, "server_files")
         rel = path.relative_to(root).as_posix()
         if path.is_dir():
-            names = [f"{rel}/{f}" if rel != "." else f for f in _relative_files(path)]
+            prefix = f"{rel}/" if rel != "." else ""
+            names = [(prefix + f, link) for f, link in _walk(path)]
         else:
-            names = [rel]
-        for name in names:
-            real = Path(os.path.realpath(root / name))
-            if not real.is_relative_to(root):
+            names = [(rel, False)]  # resolved (symlinks included) by resolve_in_root
+        for name, link in names:
+            if link and not Path(os.path.realpath(root / name)).is_relative_to(root):
                 continue  # a symlink inside a listed directory that leads out of the share
             if name not in seen and name not in excluded:
                 seen.add(name)

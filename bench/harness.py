@@ -1,0 +1,210 @@
+"""A real annotask server for the benchmarks, a PSS sampler, and small timing helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = ("admin", "admin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """``annotask serve`` (uvicorn + the embedded worker) on SQLite, like a default install."""
+
+    data_dir: Path
+    share_root: Path
+    settings: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANNOTASK_")}
+        env.update(
+            ANNOTASK_DATA_DIR=str(self.data_dir),
+            ANNOTASK_SHARE_ROOT=str(self.share_root),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update({f"ANNOTASK_{k.upper()}": v for k, v in self.settings.items()})
+        return env
+
+    def start(self) -> Server:
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.data_dir.mkdir(parents=True)
+        python = [sys.executable, "-m", "annotask"]
+        subprocess.run(
+            [*python, "users", "add", ADMIN[0], "--password", ADMIN[1], "--admin"],
+            env=self.env(),
+            check=True,
+            capture_output=True,
+        )
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(
+            [*python, "serve", "--port", str(self.port), "--log-level", "warning"],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/server/about", timeout=1).status_code == 200:
+                    time.sleep(1.0)  # let the embedded worker finish starting
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start; see " + str(self.data_dir / "server.log"))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def client(self) -> httpx.Client:
+        client = httpx.Client(base_url=self.url, timeout=600)
+        response = client.post("/api/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]})
+        response.raise_for_status()
+        client.headers["Authorization"] = f"Token {response.json()['key']}"
+        client.cookies.clear()
+        return client
+
+    def tree(self) -> list[int]:
+        """The server and all its descendants (embedded worker, fork server, pools)."""
+        assert self.process is not None
+        return process_tree(self.process.pid)
+
+
+@contextmanager
+def running(server: Server):
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fp:
+                stat = fp.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def pss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fp:
+            for line in fp:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class PssSampler:
+    """Peak of the PSS summed over a process tree, sampled every ``interval`` seconds."""
+
+    def __init__(self, server: Server, interval: float = 0.05) -> None:
+        self.server = server
+        self.interval = interval
+        self.peak = 0
+        self.baseline = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def current(self) -> int:
+        return sum(pss_bytes(pid) for pid in self.server.tree())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.current())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PssSampler:
+        self.baseline = self.current()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def new_task(client: httpx.Client, name: str, **fields) -> int:
+    response = client.post("/api/tasks", json={"name": name, "labels": [{"name": "a"}], **fields})
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def create_from_share(
+    client: httpx.Client, name: str, server_files: list[str], **params
+) -> tuple[int, float]:
+    """Create a task from share paths; return (task id, seconds from the data POST to
+    the request being finished, polled every 10 ms)."""
+    task_id = new_task(client, name)
+    started = time.perf_counter()
+    response = client.post(
+        f"/api/tasks/{task_id}/data/",
+        json={"image_quality": 70, "server_files": server_files, **params},
+    )
+    response.raise_for_status()
+    rq_id = response.json()["rq_id"]
+    while True:
+        body = client.get(f"/api/requests/{rq_id}").json()
+        if body["status"] == "finished":
+            return task_id, time.perf_counter() - started
+        if body["status"] == "failed":
+            raise RuntimeError(f"creation failed: {body['message']}")
+        time.sleep(0.01)
+
+
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (root only); False when not permitted."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fp:
+            fp.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:.0f} MiB"
