@@ -1,7 +1,241 @@
-"""Annotation endpoints (to be completed): annotations."""
+"""Annotations of jobs and tasks as JSON (spec 2.7) and annotation file imports (2.8).
+
+``GET`` reads (a task's annotations are its jobs merged), ``PUT`` replaces,
+``PATCH ?action=create|update|delete`` changes objects, ``DELETE`` removes
+everything. ``POST`` is the upload protocol for an annotation file, imported by
+a background request. Writes are one transaction: a refused save changes
+nothing.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from annotask.api.body import read_json
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.annotations import import_format, import_options
+from annotask.api.upload_protocol import (
+    UploadTarget,
+    handle_tus_head,
+    handle_tus_patch,
+    handle_upload_post,
+    has,
+    receive_multipart,
+)
+from annotask.db.models import Job, Task
+from annotask.domain import permissions
+from annotask.domain.annotations import service
+from annotask.domain.annotations.start import (
+    IMPORT_WAIT_SECONDS,
+    JOB_ANNOTATIONS,
+    TASK_ANNOTATIONS,
+    start_import,
+    take_staged_file,
+    wait_briefly,
+)
+from annotask.domain.errors import ValidationFailed
+from annotask.domain.tasks import MAX_ID
+from annotask.domain.uploads import StagingArea
+from annotask.services import Services
 
 router = CvatRouter(tags=["annotations"])
+
+TASK_PATH = "/api/tasks/{task_id}/annotations/"
+JOB_PATH = "/api/jobs/{job_id}/annotations/"
+
+
+async def raw_body(request: Request) -> Any:
+    """The JSON body as sent; an empty body is an empty object."""
+    return await read_json(request)
+
+
+def get_row(db, model, object_id: int):
+    """The row, or None for ids no database column can hold (never a 500)."""
+    return db.get(model, object_id) if 0 < object_id <= MAX_ID else None
+
+
+def _task(db, caller: Caller, task_id: int) -> Task:
+    return permissions.require_task_view(db, caller.user, get_row(db, Task, task_id))
+
+
+def _task_for_write(db, caller: Caller, task_id: int) -> Task:
+    return service.require_task_annotate(db, caller.user, get_row(db, Task, task_id))
+
+
+def _job(db, caller: Caller, job_id: int) -> Job:
+    """A job assignee reads and writes that job's annotations (and no other job's)."""
+    return permissions.require_job_view(db, caller.user, get_row(db, Job, job_id))
+
+
+# ---- tasks ---------------------------------------------------------------------
+
+
+@router.get(TASK_PATH)
+def get_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> dict:
+    return service.read_task(db, _task(db, caller, task_id))
+
+
+@router.put(TASK_PATH)
+def put_task_annotations(
+    task_id: int, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> dict:
+    return service.write_task(db, _task_for_write(db, caller, task_id), body, None)
+
+
+@router.patch(TASK_PATH)
+def patch_task_annotations(
+    task_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> dict:
+    action = service.parse_action(request.query_params.get("action"), required=True)
+    return service.write_task(db, _task_for_write(db, caller, task_id), body, action)
+
+
+@router.delete(TASK_PATH, status_code=204)
+def delete_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> Response:
+    service.clear_task(db, _task_for_write(db, caller, task_id))
+    return Response(status_code=204)
+
+
+# ---- jobs ----------------------------------------------------------------------
+
+
+@router.get(JOB_PATH)
+def get_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> dict:
+    return service.read_job(db, _job(db, caller, job_id))
+
+
+@router.put(JOB_PATH)
+def put_job_annotations(
+    job_id: int, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> dict:
+    return service.write_job(db, _job(db, caller, job_id), body, None)
+
+
+@router.patch(JOB_PATH)
+def patch_job_annotations(
+    job_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> dict:
+    action = service.parse_action(request.query_params.get("action"), required=True)
+    return service.write_job(db, _job(db, caller, job_id), body, action)
+
+
+@router.delete(JOB_PATH, status_code=204)
+def delete_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> Response:
+    service.clear_job(db, _job(db, caller, job_id))
+    return Response(status_code=204)
+
+
+# ---- imports (upload protocol) -------------------------------------------------------
+
+
+def _check_target(services: Services, caller: Caller, target: str, target_id: int) -> None:
+    with services.read_sessions() as db, db.begin():
+        if target == "task":
+            task = _task_for_write(db, caller, target_id)
+            if task.data is None:
+                raise ValidationFailed("The task has no data yet: upload its data first.")
+        else:
+            _job(db, caller, target_id)
+
+
+async def upload_annotations(
+    request: Request, services: Services, caller: Caller, target: str, target_id: int
+) -> Response:
+    """``POST .../annotations/``: Upload-Start / TUS / Upload-Finish, or one multipart file."""
+    finishing = has(request, "upload-finish")
+    fmt = import_format(request, required=finishing or not has(request, "upload-length"))
+    options = import_options(request)
+    await run_in_threadpool(_check_target, services, caller, target, target_id)
+    purpose = TASK_ANNOTATIONS if target == "task" else JOB_ANNOTATIONS
+    upload = UploadTarget(purpose, target_id, caller.user.id)
+
+    def start(staging: StagingArea, filename: str | None) -> str:
+        assert fmt is not None
+        with services.sessions() as db, db.begin():
+            path = take_staged_file(db, services, staging, purpose, target_id, filename)
+            return start_import(
+                db,
+                services,
+                operation="import:annotations",
+                target=target,
+                target_id=target_id,
+                owner_id=caller.user.id,
+                format_name=fmt.name,
+                path=path,
+                import_mode=options.import_mode,
+                conv_mask_to_poly=options.conv_mask_to_poly,
+            )
+
+    async def finish(req: Request, staging: StagingArea) -> Response:
+        rq_id = await run_in_threadpool(start, staging, req.query_params.get("filename"))
+        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
+        return JSONResponse({"rq_id": rq_id}, status_code=202)
+
+    async def single_shot(req: Request, staging: StagingArea) -> Response:
+        """The generated API's multipart ``annotation_file``."""
+        staging.reset()
+        names = await receive_multipart(req, staging, services.settings.max_upload_bytes)
+        if len(names) != 1:
+            raise ValidationFailed({"annotation_file": "Send exactly one annotation file."})
+        rq_id = await run_in_threadpool(start, staging, names[0])
+        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
+        return JSONResponse({"rq_id": rq_id}, status_code=202)
+
+    return await handle_upload_post(
+        request, services, upload, on_finish=finish, on_single_shot=single_shot
+    )
+
+
+@router.post(TASK_PATH)
+async def import_task_annotations(
+    task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    return await upload_annotations(request, services, caller, "task", task_id)
+
+
+@router.post(JOB_PATH)
+async def import_job_annotations(
+    job_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    return await upload_annotations(request, services, caller, "job", job_id)
+
+
+@router.patch("/api/tasks/{task_id}/annotations/{file_id}")
+async def task_annotations_chunk(
+    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    await run_in_threadpool(_check_target, services, caller, "task", task_id)
+    upload = UploadTarget(TASK_ANNOTATIONS, task_id, caller.user.id)
+    return await handle_tus_patch(request, services, upload, file_id)
+
+
+@router.head("/api/tasks/{task_id}/annotations/{file_id}")
+async def task_annotations_offset(
+    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    await run_in_threadpool(_check_target, services, caller, "task", task_id)
+    upload = UploadTarget(TASK_ANNOTATIONS, task_id, caller.user.id)
+    return await handle_tus_head(request, services, upload, file_id)
+
+
+@router.patch("/api/jobs/{job_id}/annotations/{file_id}")
+async def job_annotations_chunk(
+    job_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    await run_in_threadpool(_check_target, services, caller, "job", job_id)
+    upload = UploadTarget(JOB_ANNOTATIONS, job_id, caller.user.id)
+    return await handle_tus_patch(request, services, upload, file_id)
+
+
+@router.head("/api/jobs/{job_id}/annotations/{file_id}")
+async def job_annotations_offset(
+    job_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> Response:
+    await run_in_threadpool(_check_target, services, caller, "job", job_id)
+    upload = UploadTarget(JOB_ANNOTATIONS, job_id, caller.user.id)
+    return await handle_tus_head(request, services, upload, file_id)
