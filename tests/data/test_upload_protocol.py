@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import httpx
 import pytest
 
 from tests.conftest import start_server
 from tests.support.media import image_bytes
+from tests.support.rest import new_task, wait_request
 
 JPEG = image_bytes(40, 30)
-
-
-def new_task(client: httpx.Client, name: str = "upl") -> int:
-    response = client.post("/api/tasks", json={"name": name, "labels": [{"name": "a"}]})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def wait_request(client: httpx.Client, rq_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/requests/{rq_id}").json()
-        if body["status"] in ("finished", "failed"):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"request {rq_id} did not end: {body}")
 
 
 def tus_create(client: httpx.Client, url: str, name: str, length: int) -> httpx.Response:

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 import httpx
 
+from tests.support.rest import new_task, wait_request
 
-def new_task(client: httpx.Client, name: str = "mp", **fields) -> int:
-    response = client.post("/api/tasks", json={"name": name, "labels": [{"name": "a"}], **fields})
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def wait_request(client: httpx.Client, rq_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/requests/{rq_id}").json()
-        if body["status"] in ("finished", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"request {rq_id} did not end: {body}")
+__all__ = ["new_task", "wait_request"]
 
 
 def start_data(
