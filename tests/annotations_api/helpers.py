@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
-import time
 import zipfile
 
 import httpx
 
 from tests.support.media import image_bytes
+from tests.support.rest import wait_request
+
+__all__ = ["wait_request"]
 
 BOX_LABELS = [
     {
@@ -21,17 +23,6 @@ BOX_LABELS = [
     },
     {"name": "person"},
 ]
-
-
-def wait_request(client: httpx.Client, rq_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/requests/{rq_id}").json()
-        if body["status"] in ("finished", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"request {rq_id} did not end: {body}")
 
 
 def make_task(
