@@ -265,3 +265,17 @@ def test_c7_big_file_goes_through_tus(sqlite_server, tmp_path):
         assert task.size == 3
         widths = {f.name: f.width for f in task.get_meta().frames}
         assert widths["big.bmp"] == 6000
+
+
+def test_archive_through_the_cli(server, tmp_path):
+    import zipfile as zf
+
+    images = write_images(tmp_path / "z", ["z2.jpg", "z1.jpg"])
+    archive = tmp_path / "set.zip"
+    with zf.ZipFile(archive, "w") as out:
+        for image in images:
+            out.write(image, f"inner/{image.name}")
+    task_id = create(server, tmp_path, "tzip", "local", str(archive), "--labels", '[{"name":"a"}]')
+    with sdk_client(server) as client:
+        names = [f.name for f in client.tasks.retrieve(task_id).get_meta().frames]
+    assert names == ["inner/z1.jpg", "inner/z2.jpg"]
