@@ -263,3 +263,33 @@ def test_all_problems_are_reported_together(labels: LabelSet) -> None:
         validate_annotations(data, labels, 0, 9)
     assert set(caught.value.errors) == {"tags[0].label_id", "shapes[0].frame", "shapes[1].label_id"}
     assert str(caught.value).startswith("tags[0].label_id: Label 99")
+
+
+def test_imports_drop_values_the_api_refuses_and_say_which(labels) -> None:
+    from annotask.annotations.validation import drop_invalid_attribute_values
+
+    data = AnnotationSet(
+        tags=[Tag(3, 0, attributes=[Attribute(11, "red")])],  # not an attribute of "weather"
+        shapes=[
+            box(attributes=[Attribute(11, "green"), Attribute(12, "50"), Attribute(14, "x")]),
+            box(attributes=[Attribute(12, "7"), Attribute(12, "5")]),  # off the step, twice
+        ],
+        tracks=[
+            Track(
+                1,
+                0,
+                [TrackedShape("rectangle", 0, [0, 0, 1, 1], attributes=[Attribute(12, "500")])],
+                attributes=[Attribute(11, "blue"), Attribute(12, "5")],  # mutable on the track
+            )
+        ],
+    )
+    dropped = drop_invalid_attribute_values(data, labels)
+    assert len(dropped) == 5, dropped
+    assert any('"green"' in line and "color" in line for line in dropped)
+    assert data.tags[0].attributes == []
+    assert data.shapes[0].attributes == [Attribute(12, "50"), Attribute(14, "x")]
+    assert data.shapes[1].attributes == [Attribute(12, "5")]
+    assert data.tracks[0].attributes == [Attribute(11, "blue")]
+    assert data.tracks[0].shapes[0].attributes == []
+    validate_annotations(data, labels, 0, 9)  # what is left passes the API's checks
+    assert drop_invalid_attribute_values(data, labels) == []

@@ -122,13 +122,18 @@ def test_video_export_is_stable_through_import() -> None:
 
 def test_video_export_of_shapes_imports_as_short_tracks() -> None:
     data = AnnotationSet(
-        shapes=[Shape("rectangle", 1, 2, [0, 0, 1, 1]), Shape("rectangle", 5, 2, [0, 0, 1, 1])]
+        shapes=[
+            Shape("rectangle", 1, 2, [0, 0, 1, 1]),
+            Shape("rectangle", 4, 2, [0, 0, 1, 1]),  # CVAT leaves this one open (frame 5 too)
+            Shape("rectangle", 5, 2, [0, 0, 1, 1]),
+        ]
     )
     back = load_cvat(
         io.BytesIO(export(dump_cvat_video, data, mode="interpolation")), LABELS, FRAMES
     )
     assert [[(s.frame, s.outside) for s in t.shapes] for t in back.tracks] == [
         [(1, False), (2, True)],
+        [(4, False), (5, True)],
         [(5, False)],
     ]
 

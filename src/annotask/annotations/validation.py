@@ -287,3 +287,60 @@ class _Checker:
                 self.track(element, f"{path}.elements[{i}]", parent=label)
         elif track.elements:
             self.fail(f"{path}.elements", "Only skeleton tracks have elements.")
+
+
+def drop_invalid_attribute_values(data: AnnotationSet, labels: LabelSet) -> list[str]:
+    """Remove, in place, attribute values an import may carry but the API would refuse.
+
+    CVAT's import stores a select value outside the list, a number off its range
+    or step, or an over-long text as it is; annotask's stricter API checks would
+    then refuse the whole file. Imports call this first: such a value is dropped
+    (the object keeps the attribute's default), as is an attribute of another
+    label, one given twice, or one on the wrong side of a track (mutable on the
+    track, immutable on a keyframe). Returns one line per dropped value, naming
+    the label, attribute and value, for the import's report.
+    """
+    dropped: list[str] = []
+
+    def clean(attributes: list[Attribute], label_id: int, mutable: bool | None) -> list[Attribute]:
+        label = labels.get(label_id)
+        if label is None:
+            return attributes  # an unknown label is an error of its own
+        kept: list[Attribute] = []
+        seen: set[int] = set()
+        for attr in attributes:
+            spec = label.attribute(attr.spec_id)
+            if spec is None:
+                problem = f"attribute {attr.spec_id} is not an attribute of the label"
+            elif attr.spec_id in seen:
+                problem = f'attribute "{spec.name}" is given twice'
+            elif mutable is not None and spec.mutable != mutable:
+                problem = f'attribute "{spec.name}" is {"immutable" if mutable else "mutable"}'
+            else:
+                problem = attribute_value_error(spec, attr.value)
+            if problem:
+                dropped.append(f'label "{label.name}", value "{attr.value[:64]}": {problem}')
+                continue
+            seen.add(attr.spec_id)
+            kept.append(attr)
+        return kept
+
+    def shape(obj: Shape) -> None:
+        obj.attributes = clean(obj.attributes, obj.label_id, None)
+        for element in obj.elements:
+            shape(element)
+
+    def track(obj: Track) -> None:
+        obj.attributes = clean(obj.attributes, obj.label_id, False)
+        for keyframe in obj.shapes:
+            keyframe.attributes = clean(keyframe.attributes, obj.label_id, True)
+        for element in obj.elements:
+            track(element)
+
+    for tag in data.tags:
+        tag.attributes = clean(tag.attributes, tag.label_id, None)
+    for obj in data.shapes:
+        shape(obj)
+    for obj in data.tracks:
+        track(obj)
+    return dropped

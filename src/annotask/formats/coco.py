@@ -309,16 +309,34 @@ class _CocoLoader:
         self.next_group = 1
 
     def document(self, doc: Any, name: str) -> None:
-        if not isinstance(doc, dict) or not isinstance(doc.get("annotations", []), list):
+        if not isinstance(doc, dict):
             raise FormatError(f"{name} is not a COCO instances document.")
-        categories = {c.get("id"): c.get("name") for c in doc.get("categories", []) or []}
-        images = {i.get("id"): i for i in doc.get("images", []) or [] if isinstance(i, dict)}
+        for key in ("annotations", "images", "categories"):
+            if not isinstance(doc.get(key) or [], list):
+                raise FormatError(
+                    f'{name} is not a COCO instances document: "{key}" must be a list.'
+                )
+        try:
+            categories = {
+                c.get("id"): c.get("name")
+                for c in doc.get("categories") or []
+                if isinstance(c, dict)
+            }
+            images = {i.get("id"): i for i in doc.get("images") or [] if isinstance(i, dict)}
+        except TypeError:  # an unhashable id
+            raise FormatError(f"{name} has a category or image id that is not a number.") from None
         frames: dict[Any, int | None] = {}
         for image_id, image in images.items():
             frames[image_id] = self.matcher.match(str(image.get("file_name") or ""), None)
-        for ann in doc.get("annotations", []):
+        for ann in doc.get("annotations") or []:
             if isinstance(ann, dict):
-                self.annotation(ann, categories, images, frames)
+                try:
+                    self.annotation(ann, categories, images, frames)
+                except TypeError:  # an unhashable category or image id
+                    self.errors.append(
+                        f"Annotation {ann.get('id')!r} has a category or image id "
+                        "that is not a number."
+                    )
 
     def annotation(self, ann: dict, categories: dict, images: dict, frames: dict) -> None:
         name = categories.get(ann.get("category_id"))
@@ -362,7 +380,11 @@ class _CocoLoader:
                     )
             else:
                 x, y, w, h = (float(v) for v in ann["bbox"])
-                rotation = float(raw_attributes.get("rotation", 0) or 0)
+                rotation = (
+                    float(raw_attributes.get("rotation", 0) or 0)
+                    if isinstance(raw_attributes, dict)
+                    else 0.0
+                )
                 self.result.shapes.append(
                     Shape(
                         type="rectangle",

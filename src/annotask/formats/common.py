@@ -127,6 +127,9 @@ def open_document(
                 yield name, member
         return
     source.seek(0)
+    if source.read(4) in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise FormatError("The file is a zip archive, but it is damaged or truncated.")
+    source.seek(0)
     yield "the annotation file", source
 
 

@@ -578,10 +578,15 @@ def _write_track(
 
 
 def _shape_as_track(shape: _Out, step: int, stop_frame: int) -> list[_Out]:
-    """A shape as a one-frame track, closed on the next frame unless that is past the end."""
+    """A shape as a one-frame track, closed on the next frame unless that is past the end.
+
+    CVAT closes it only when the next frame is before ``stop_frame``, so a shape on
+    the frame before the last comes back from its own export one frame longer; we
+    close it there too, so an export imports back to the same annotations.
+    """
     first = replace(shape, keyframe=True, elements=[])
     result = [first]
-    if shape.frame + step < stop_frame:
+    if shape.frame + step <= stop_frame:
         result.append(replace(first, frame=shape.frame + step, outside=True))
     return result
 

@@ -20,17 +20,18 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from annotask.annotations.merge import slice_for_job
 from annotask.annotations.model import AnnotationError, AnnotationSet
-from annotask.annotations.validation import validate_annotations
-from annotask.db.models import Job, Project, Task
+from annotask.annotations.validation import drop_invalid_attribute_values, validate_annotations
+from annotask.db.models import BackgroundRequest, Job, Project, Task
 from annotask.domain import tasks as task_rules
 from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import (
@@ -73,6 +74,7 @@ class _Target:
 
     task_jobs: list[tuple[int, list[JobRange], int]]  # (task id, its jobs, frame offset)
     job: JobRange | None = None
+    dropped: list[str] = field(default_factory=list)  # what the import left out, and why
 
 
 def _load(fmt_name: str, path: Path, labels, frames: list[FrameInfo], start: int, step: int):
@@ -86,13 +88,33 @@ def _load(fmt_name: str, path: Path, labels, frames: list[FrameInfo], start: int
             return fmt.load(source, labels, frames, start_frame=start, frame_step=step)
     except FormatError as exc:
         raise ImportFailed(str(exc)) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a member cut short or corrupt
+        raise ImportFailed("The zip archive is damaged or truncated.") from exc
 
 
-def _validate(data: AnnotationSet, labels, start: int, stop: int) -> None:
+def _validate(data: AnnotationSet, labels, start: int, stop: int) -> list[str]:
+    """Drop attribute values only the API refuses (CVAT imports them); check the rest."""
+    dropped = drop_invalid_attribute_values(data, labels)
     try:
         validate_annotations(data, labels, start, stop)
     except AnnotationError as exc:
         raise ImportFailed(f"The imported annotations are invalid: {exc}") from exc
+    return dropped
+
+
+#: How many dropped values the finished request's message lists one by one.
+DROPPED_SHOWN = 5
+
+
+def dropped_message(dropped: list[str]) -> str:
+    """The finished import's ``message``: empty, or what was dropped and why."""
+    if not dropped:
+        return ""
+    count = len(dropped)
+    noun = "value" if count == 1 else "values"
+    shown = "; ".join(dropped[:DROPPED_SHOWN])
+    more = f"; and {count - DROPPED_SHOWN} more" if count > DROPPED_SHOWN else ""
+    return f"Imported; {count} attribute {noun} dropped (the labels refuse them): {shown}{more}."
 
 
 def _split(data: AnnotationSet, start: int, stop: int, offset: int) -> AnnotationSet:
@@ -127,8 +149,8 @@ def parse_upload(services: Services, request: RequestSnapshot) -> tuple[Any, _Ta
             data = _load(
                 request.format or "", path, labels, frames, task.data.start_frame, frame_step(task)
             )
-            _validate(data, labels, current.start, current.stop)
-            return data, _Target([], job=current)
+            dropped = _validate(data, labels, current.start, current.stop)
+            return data, _Target([], job=current, dropped=dropped)
         if request.target == "task":
             task = db.get(Task, request.task_id)
             if task is None or task.data is None:
@@ -142,8 +164,8 @@ def parse_upload(services: Services, request: RequestSnapshot) -> tuple[Any, _Ta
                 task.data.start_frame,
                 frame_step(task),
             )
-            _validate(data, labels, 0, task.data.size - 1)
-            return data, _Target([(task.id, annotation_jobs(db, task.id), 0)])
+            dropped = _validate(data, labels, 0, task.data.size - 1)
+            return data, _Target([(task.id, annotation_jobs(db, task.id), 0)], dropped=dropped)
         return _parse_project(db, request, path)
 
 
@@ -170,8 +192,8 @@ def _parse_project(db: Session, request: RequestSnapshot, path: Path) -> tuple[A
         offset += task.data.size
     labels = label_set(db, tasks[0])
     data = _load(request.format or "", path, labels, frames, 0, 1)
-    _validate(data, labels, 0, offset - 1)
-    return data, _Target(targets)
+    dropped = _validate(data, labels, 0, offset - 1)
+    return data, _Target(targets, dropped=dropped)
 
 
 def store_import(db: Session, data: AnnotationSet, target: _Target, mode: str) -> None:
@@ -210,6 +232,12 @@ def run_import(services: Services, request: RequestSnapshot, progress: Progress)
             store_import(db, data, target, mode)
             if not finish(db, progress.attempt):
                 raise LeaseLost
+            if target.dropped:
+                db.execute(
+                    update(BackgroundRequest)
+                    .where(BackgroundRequest.id == progress.attempt.request_id)
+                    .values(message=dropped_message(target.dropped))
+                )
     except BaseException:
         for task_id in created:
             drop_task(services, task_id)
