@@ -140,19 +140,9 @@ def test_l11_auto_annotate_with_a_function_file(sqlite_server, tmp_path, images)
     assert shapes() == auto
 
 
-# ---- server bugs found while writing these tests (strict xfail: fix the server, not these) ----
-
-NON_LATIN1_REASON = (
-    "The TUS create answer of every file upload (POST /api/tasks/{id}/annotations/, "
-    "/api/tasks/backup/, /api/projects/{id}/dataset/, and data files over 100 MiB) is a 500 "
-    "when the file name has a character outside latin-1 (e.g. '€', '注釈'): the name is echoed "
-    "in the Upload-Filename header, which Starlette cannot encode (UnicodeEncodeError). The "
-    "stored name only has to be header-safe (e.g. ASCII-sanitised or percent-encoded): the "
-    "client just sends it back in the Upload-Finish filename query."
-)
+# ---- server bugs found while writing these tests, fixed since: they guard against regressions ----
 
 
-@pytest.mark.xfail(strict=True, reason=NON_LATIN1_REASON)
 def test_l8_create_from_backup_with_a_non_latin1_file_name(sqlite_server, tmp_path, images):
     task_id = last_id(
         run_cli(
@@ -179,7 +169,6 @@ def test_l8_create_from_backup_with_a_non_latin1_file_name(sqlite_server, tmp_pa
         assert client.tasks.retrieve(last_id(restored)).name == "euro"
 
 
-@pytest.mark.xfail(strict=True, reason=NON_LATIN1_REASON)
 def test_l7_import_annotations_with_a_non_latin1_file_name(sqlite_server, tmp_path, images):
     from tests.annotations_api.helpers import cvat_xml
 

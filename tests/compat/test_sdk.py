@@ -83,20 +83,9 @@ def test_s7_personal_access_token(server):
         task.remove()
 
 
-# ---- server bugs found while writing these tests (strict xfail: fix the server, not these) ----
+# ---- server bugs found while writing these tests, fixed since: they guard against regressions ----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "POST /api/auth/access_tokens answers 500 for an expiry_date without a timezone (what "
-        "the SDK sends for a naive datetime, e.g. AccessTokenWriteRequest(expiry_date="
-        "datetime(2031, 1, 1, 12))) and for a date-only value: domain/auth.create_access_token "
-        "compares it with the aware utcnow() (TypeError: can't compare offset-naive and "
-        "offset-aware datetimes). Expected: a naive value taken as UTC (201, expiry_date "
-        "'2031-01-01T12:00:00.000000Z'); a date-only value 201 or 400 naming expiry_date."
-    ),
-)
 def test_s7_token_expiry_without_a_timezone(server):
     import datetime as dt
 
@@ -112,27 +101,19 @@ def test_s7_token_expiry_without_a_timezone(server):
         except exceptions.ApiException as error:
             pytest.fail(f"naive expiry_date refused: {error.status} {error.body}")
         assert token.expiry_date == dt.datetime(2031, 1, 1, 12, tzinfo=dt.UTC)
-    with server.client() as admin:
+    admin = server.client()
+    try:
         date_only = admin.post(
             "/api/auth/access_tokens", json={"name": unique("d"), "expiry_date": "2031-01-01"}
         )
+    finally:
+        admin.close()
     assert date_only.status_code in (201, 400), date_only.text
     if date_only.status_code == 400:
         assert "expiry_date" in date_only.json()
     assert httpx.get(f"{server.url}/api/server/about").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Deleting an attribute from a label (PATCH /api/labels/{id} or PATCH /api/tasks/{id} "
-        "with attributes=[{id, ..., deleted: true}]) leaves its values in the stored "
-        "annotations: GET .../annotations/ still returns {'spec_id': <deleted id>} on shapes, "
-        "tags, tracks and track keyframes, so a get_annotations() -> set_annotations() round "
-        "trip is refused with 400 'Attribute N does not belong to label'. CVAT deletes the "
-        "values with their attribute."
-    ),
-)
 def test_s2_deleting_an_attribute_deletes_its_values(server, image):
     labels = [
         {
@@ -223,16 +204,6 @@ def test_s2_deleting_an_attribute_deletes_its_values(server, image):
         task.set_annotations(models.LabeledDataRequest(**raw))  # the round trip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Annotation writes (PUT/PATCH/DELETE /api/tasks/{id}/annotations/ and "
-        "/api/jobs/{id}/annotations/, and annotation imports) advance only the job's "
-        "updated_date, not the task's. cvat_sdk.datasets.TaskDataset caches annotations.json "
-        "per task and refreshes it only when TaskRead.updated_date grows, so a TaskDataset "
-        "made after the change still returns the old annotations (S8 read-back is stale)."
-    ),
-)
 def test_s8_task_dataset_sees_changed_annotations(sqlite_server, tmp_path, monkeypatch):
     from cvat_sdk.datasets import TaskDataset
 

@@ -12,6 +12,7 @@ import binascii
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -146,10 +147,23 @@ async def _tus_create(request: Request, services: Services, target: UploadTarget
         status_code=201,
         headers={
             "Location": f"{base_url(request)}{path}{upload_id}",
-            "Upload-Filename": stored_name,
+            "Upload-Filename": header_safe_name(stored_name),
             "Tus-Resumable": TUS_VERSION,
         },
     )
+
+
+def header_safe_name(name: str) -> str:
+    """HTTP headers carry latin-1 only: other names travel percent-encoded.
+
+    The client sends this value back in Upload-Finish's ``filename``, where
+    ``staged_name`` decodes it again.
+    """
+    try:
+        name.encode("latin-1")
+    except UnicodeEncodeError:
+        return quote(name, safe="")
+    return name
 
 
 def _offset_header(request: Request) -> int:

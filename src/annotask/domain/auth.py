@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DbSession
@@ -154,6 +154,8 @@ def create_access_token(
     name = name.strip()
     if not name or len(name) > 255:
         raise ValidationFailed({"name": "The name must have 1 to 255 characters."})
+    if expiry_date is not None and expiry_date.tzinfo is None:
+        expiry_date = expiry_date.replace(tzinfo=UTC)  # the SDK sends naive datetimes
     if expiry_date is not None and expiry_date <= utcnow():
         raise ValidationFailed({"expiry_date": "The expiry date must be in the future."})
     secret = PAT_PREFIX + secrets.token_urlsafe(32)

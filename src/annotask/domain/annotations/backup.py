@@ -53,7 +53,7 @@ from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import annotation_jobs, label_set
 from annotask.domain.annotations.exporting import download_name, safe_part
 from annotask.domain.annotations.importing import ImportFailed
-from annotask.domain.annotations.service import _bump, parse, store_task_data
+from annotask.domain.annotations.service import bump_revisions, parse, store_task_data
 from annotask.domain.annotations.task_media import (
     Scaled,
     StepProgress,
@@ -579,7 +579,7 @@ def _restore_annotations(db: Session, task_id: int, annotations: list, info: dic
             merged.shapes += data.shapes
             merged.tracks += data.tracks
         store_task_data(db, jobs, _inside(merged, 0, task.data.size - 1))
-    _bump(db, jobs)
+    bump_revisions(db, jobs)
 
 
 def _inside(data: AnnotationSet, start: int, stop: int) -> AnnotationSet:

@@ -42,7 +42,7 @@ from annotask.domain.annotations.context import (
     label_set,
     task_frames,
 )
-from annotask.domain.annotations.service import _bump, store_task_data
+from annotask.domain.annotations.service import bump_revisions, store_task_data
 from annotask.domain.annotations.task_media import (
     Scaled,
     StepProgress,
@@ -203,7 +203,7 @@ def store_import(db: Session, data: AnnotationSet, target: _Target, mode: str) -
         if mode == "replace":
             rows.delete_jobs(db, [current.id])
         rows.insert(db, current.id, data)
-        _bump(db, [current])
+        bump_revisions(db, [current])
         return
     for task_id, _jobs, offset in target.task_jobs:
         jobs = annotation_jobs(db, task_id, lock=True)
@@ -214,7 +214,7 @@ def store_import(db: Session, data: AnnotationSet, target: _Target, mode: str) -
         if mode == "replace":
             rows.delete_jobs(db, [j.id for j in jobs])
         store_task_data(db, jobs, part)
-        _bump(db, jobs)
+        bump_revisions(db, jobs)
 
 
 def run_import(services: Services, request: RequestSnapshot, progress: Progress) -> None:

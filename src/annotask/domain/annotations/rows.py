@@ -306,3 +306,26 @@ def _insert_many(db: Session, table: Any, rows: list[dict[str, Any]]) -> list[in
         for i, new_id in zip(part, returned, strict=True):
             ids[i] = new_id
     return [int(i) for i in ids if i is not None]
+
+
+def drop_attribute_values(db: Session, label_id: int, spec_ids: set[int]) -> None:
+    """Remove the values of deleted attributes from every object of ``label_id``, so
+    what a client reads can be written back (CVAT deletes them with the attribute)."""
+    if not spec_ids:
+        return
+
+    def keep(values: list[dict] | None) -> list[dict]:
+        return [v for v in values or [] if v.get("spec_id") not in spec_ids]
+
+    for table in (LabeledImage, LabeledShape, LabeledTrack):
+        for row in db.scalars(select(table).where(table.label_id == label_id)):
+            if any(v.get("spec_id") in spec_ids for v in row.attributes or []):
+                row.attributes = keep(row.attributes)
+    keyframes = select(TrackedShapeRow).where(
+        TrackedShapeRow.track_id.in_(
+            select(LabeledTrack.id).where(LabeledTrack.label_id == label_id)
+        )
+    )
+    for row in db.scalars(keyframes):
+        if any(v.get("spec_id") in spec_ids for v in row.attributes or []):
+            row.attributes = keep(row.attributes)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from annotask.annotations.merge import (
@@ -165,13 +165,21 @@ def _require_ids(data: AnnotationSet, known: dict[str, dict[int, int]], jobs: se
         raise ValidationFailed(errors)
 
 
-def _bump(db: Session, jobs: Iterable[JobRange]) -> None:
+def bump_revisions(db: Session, jobs: Iterable[JobRange]) -> None:
+    """New revision for the jobs, and a new ``updated_date`` for their task too: the
+    SDK's dataset cache refreshes a task's annotations only when that date grows."""
     ids = [j.id for j in jobs]
     if ids:
+        now = utcnow()
         db.execute(
             update(Job)
             .where(Job.id.in_(ids))
-            .values(annotations_version=Job.annotations_version + 1, updated_date=utcnow())
+            .values(annotations_version=Job.annotations_version + 1, updated_date=now)
+        )
+        db.execute(
+            update(Task)
+            .where(Task.id.in_(select(Job.task_id).where(Job.id.in_(ids))))
+            .values(updated_date=now)
         )
 
 
@@ -207,7 +215,7 @@ def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, 
             rows.delete_objects(db, **{k: [o.id for o in getattr(data, k)] for k in KINDS})
             rows.insert(db, job.id, data, keep_ids=True)
         result = data
-    _bump(db, [current])
+    bump_revisions(db, [current])
     result.version = current.version + 1
     return result.to_json()
 
@@ -215,7 +223,7 @@ def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, 
 def clear_job(db: Session, job: Job) -> None:
     current = job_range(db, job, lock=True)
     rows.delete_jobs(db, [job.id])
-    _bump(db, [current])
+    bump_revisions(db, [current])
 
 
 def _pick(data: AnnotationSet, ids: dict[str, list[int]]) -> AnnotationSet:
@@ -289,7 +297,7 @@ def write_task(db: Session, task: Task, raw: Any, action: str | None) -> dict[st
             keep = {(kind, o.id): known[kind][o.id] for kind in KINDS for o in getattr(data, kind)}
             store_task_data(db, jobs, data, keep=keep)
             result = _pick(task_annotations(db, task, jobs), ids)
-    _bump(db, jobs)
+    bump_revisions(db, jobs)
     version = sum(j.version for j in jobs) + len(jobs)
     if result is None:
         result = task_annotations(db, task, annotation_jobs(db, task.id))
@@ -300,7 +308,7 @@ def write_task(db: Session, task: Task, raw: Any, action: str | None) -> dict[st
 def clear_task(db: Session, task: Task) -> None:
     jobs = annotation_jobs(db, task.id, lock=True)
     rows.delete_jobs(db, [j.id for j in jobs])
-    _bump(db, jobs)
+    bump_revisions(db, jobs)
 
 
 # ---- copies of one object in overlapping jobs ------------------------------------

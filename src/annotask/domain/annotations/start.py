@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,6 +44,8 @@ def take_staged_file(
     staged file the name may be left out.
     """
     staged = staging.files()
+    if filename and filename not in staged and unquote(filename) in staged:
+        filename = unquote(filename)  # a non-latin-1 name sent back as Upload-Filename gave it
     if filename:
         if filename not in staged:
             raise ValidationFailed(

@@ -27,6 +27,7 @@ from annotask.db.models import (
     Task,
     TrackedShape,
 )
+from annotask.domain.annotations.rows import drop_attribute_values
 from annotask.domain.errors import Errors, ValidationFailed
 from annotask.domain.labels.colors import generate_color
 from annotask.domain.labels.parsing import (
@@ -171,6 +172,7 @@ def _all_colors(db: Session, owner: LabelOwner) -> list[str]:
 
 
 def _write_attributes(db: Session, label: Label, plan: _LabelPlan) -> None:
+    drop_attribute_values(db, label.id, {spec.id for spec in plan.deleted_attributes})
     for spec in plan.deleted_attributes:
         db.delete(spec)
     for attr in plan.attributes:
