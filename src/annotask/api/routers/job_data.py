@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from annotask.api.body import read_json
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.media import query_number, send
 from annotask.api.routing import CvatRouter
@@ -12,6 +14,7 @@ from annotask.db.models import Job
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.task_data import frames
+from annotask.domain.task_data.deleted_frames import set_deleted_frames
 
 router = CvatRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -62,6 +65,24 @@ def get_job_data(
 def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> dict:
     job = _visible_job(db, caller, job_id)
     return data_meta(db, job.segment.task, job.segment.start_frame, job.segment.stop_frame)
+
+
+@router.patch("/{job_id}/data/meta")
+async def patch_job_data_meta(
+    job_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> dict:
+    raw = await read_json(request)
+
+    def change() -> dict:
+        with services.sessions() as db, db.begin():
+            job = permissions.require_job_view(db, caller.user, db.get(Job, job_id))
+            task = permissions.require_task_change(db, caller.user, job.segment.task)
+            start, stop = job.segment.start_frame, job.segment.stop_frame
+            set_deleted_frames(task, raw, start, stop)
+            db.flush()
+            return data_meta(db, task, start, stop)
+
+    return await run_in_threadpool(change)
 
 
 @router.get("/{job_id}/preview")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from fastapi import Depends, Request, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.media import send
 from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.projects import ProjectPatch, ProjectWrite, project_read
 from annotask.api.schemas.tasks import task_read
-from annotask.db.models import Project
+from annotask.db.models import Project, Task
 from annotask.domain import projects, tasks
+from annotask.domain.errors import NotFound
+from annotask.domain.task_data import frames
 
 router = CvatRouter(prefix="/api/projects", tags=["projects"])
 
@@ -52,6 +56,23 @@ def list_project_tasks(project_id: int, request: Request, caller: CurrentCaller,
     params = {**request.query_params, "project_id": str(project.id)}
     query = tasks.list_tasks(caller.user, params)
     return paginate_views(request, db, query, tasks.task_views, lambda v: task_read(request, v))
+
+
+@router.get("/{project_id}/preview")
+def project_preview(
+    project_id: int, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> Response:
+    """The preview of the project's first task that has data (CVAT's choice too)."""
+    project = projects.get_project(db, caller.user, project_id)
+    first = db.scalar(
+        select(Task)
+        .where(Task.project_id == project.id, Task.data_id.is_not(None))
+        .order_by(Task.id)
+        .limit(1)
+    )
+    if first is None:
+        raise NotFound("The project has no task with data yet.")
+    return send(frames.get_preview(services, first))
 
 
 @router.patch("/{project_id}")

@@ -22,6 +22,7 @@ from annotask.db.models import Task
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.task_data import frames
+from annotask.domain.task_data.deleted_frames import set_deleted_frames
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.start import DATA_PURPOSE, start_creation
 from annotask.domain.uploads import StagingArea
@@ -95,6 +96,23 @@ def _coerce_form(fields: dict[str, str]) -> dict:
         else:
             out[key] = value
     return out
+
+
+# Declared before the TUS chunk route, whose {file_id} would otherwise take "meta".
+@router.patch("/{task_id}/data/meta")
+async def patch_data_meta(
+    task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
+) -> dict:
+    raw = await read_json(request)
+
+    def change() -> dict:
+        with services.sessions() as db, db.begin():
+            task = permissions.require_task_change(db, caller.user, db.get(Task, task_id))
+            set_deleted_frames(task, raw)
+            db.flush()
+            return data_meta(db, task)
+
+    return await run_in_threadpool(change)
 
 
 @router.patch("/{task_id}/data/{file_id}")
