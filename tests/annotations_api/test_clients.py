@@ -185,7 +185,14 @@ def test_s2_annotations_round_trip(sqlite_server, images):
         data = task.get_annotations()
         assert [(t.frame, t.label_id) for t in data.tags] == [(1, lid)]
         assert len(data.shapes) == 1
-        task.remove_annotations(ids=[data.tags[0].id])
+        # Not remove_annotations(ids=...): the SDK matches that id against tags and shapes
+        # alike, and the two tables number their rows independently (as in CVAT).
+        task.update_annotations(
+            models.PatchedLabeledDataRequest(
+                tags=[models.LabeledImageRequest(**data.tags[0].to_dict())]
+            ),
+            action=AnnotationUpdateAction.DELETE,
+        )
         data = task.get_annotations()
         assert data.tags == [] and len(data.shapes) == 1
         task.remove_annotations()

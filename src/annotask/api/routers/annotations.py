@@ -143,6 +143,46 @@ def _check_target(services: Services, caller: Caller, target: str, target_id: in
             _job(db, caller, target_id)
 
 
+def import_starter(
+    services: Services,
+    caller: Caller,
+    *,
+    purpose: str,
+    operation: str,
+    target: str,
+    target_id: int,
+    fmt: Any,
+    options: Any,
+):
+    """The end of an annotation or dataset upload: queue the import of the named staged
+    file and answer 202, after giving a small import a moment to finish (the CLI
+    polls imports only every 5 s, so an import done at the first poll saves that)."""
+
+    def start(staging: StagingArea, filename: str | None) -> str:
+        assert fmt is not None
+        with services.sessions() as db, db.begin():
+            path = take_staged_file(db, services, staging, purpose, target_id, filename)
+            return start_import(
+                db,
+                services,
+                operation=operation,
+                target=target,
+                target_id=target_id,
+                owner_id=caller.user.id,
+                format_name=fmt.name,
+                path=path,
+                import_mode=options.import_mode,
+                conv_mask_to_poly=options.conv_mask_to_poly,
+            )
+
+    async def queue_import(staging: StagingArea, filename: str | None) -> Response:
+        rq_id = await run_in_threadpool(start, staging, filename)
+        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
+        return JSONResponse({"rq_id": rq_id}, status_code=202)
+
+    return queue_import
+
+
 async def upload_annotations(
     request: Request, services: Services, caller: Caller, target: str, target_id: int
 ) -> Response:
@@ -154,27 +194,19 @@ async def upload_annotations(
     purpose = TASK_ANNOTATIONS if target == "task" else JOB_ANNOTATIONS
     upload = UploadTarget(purpose, target_id, caller.user.id)
 
-    def start(staging: StagingArea, filename: str | None) -> str:
-        assert fmt is not None
-        with services.sessions() as db, db.begin():
-            path = take_staged_file(db, services, staging, purpose, target_id, filename)
-            return start_import(
-                db,
-                services,
-                operation="import:annotations",
-                target=target,
-                target_id=target_id,
-                owner_id=caller.user.id,
-                format_name=fmt.name,
-                path=path,
-                import_mode=options.import_mode,
-                conv_mask_to_poly=options.conv_mask_to_poly,
-            )
+    queue_import = import_starter(
+        services,
+        caller,
+        purpose=purpose,
+        operation="import:annotations",
+        target=target,
+        target_id=target_id,
+        fmt=fmt,
+        options=options,
+    )
 
     async def finish(req: Request, staging: StagingArea) -> Response:
-        rq_id = await run_in_threadpool(start, staging, req.query_params.get("filename"))
-        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
+        return await queue_import(staging, req.query_params.get("filename"))
 
     async def single_shot(req: Request, staging: StagingArea) -> Response:
         """The generated API's multipart ``annotation_file``."""
@@ -182,9 +214,7 @@ async def upload_annotations(
         names = await receive_multipart(req, staging, services.settings.max_upload_bytes)
         if len(names) != 1:
             raise ValidationFailed({"annotation_file": "Send exactly one annotation file."})
-        rq_id = await run_in_threadpool(start, staging, names[0])
-        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
+        return await queue_import(staging, names[0])
 
     return await handle_upload_post(
         request, services, upload, on_finish=finish, on_single_shot=single_shot

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
-from annotask.api.routers.annotations import get_row
+from annotask.api.routers.annotations import get_row, import_starter
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import (
     check_local,
@@ -35,16 +35,13 @@ from annotask.api.urls import base_url
 from annotask.db.models import Job, Project, Task
 from annotask.domain import permissions
 from annotask.domain.annotations.start import (
-    IMPORT_WAIT_SECONDS,
     PROJECT_BACKUP,
     PROJECT_DATASET,
     TASK_BACKUP,
     start_backup,
     start_export,
-    start_import,
     start_restore,
     take_staged_file,
-    wait_briefly,
 )
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.requests import get_for_caller
@@ -301,27 +298,19 @@ async def import_project_dataset(
     await run_in_threadpool(_check_project, services, caller, project_id)
     upload = UploadTarget(PROJECT_DATASET, project_id, caller.user.id)
 
-    def start(staging: StagingArea, filename: str | None) -> str:
-        assert fmt is not None
-        with services.sessions() as db, db.begin():
-            path = take_staged_file(db, services, staging, PROJECT_DATASET, project_id, filename)
-            return start_import(
-                db,
-                services,
-                operation="import:dataset",
-                target="project",
-                target_id=project_id,
-                owner_id=caller.user.id,
-                format_name=fmt.name,
-                path=path,
-                import_mode=options.import_mode,
-                conv_mask_to_poly=options.conv_mask_to_poly,
-            )
+    queue_import = import_starter(
+        services,
+        caller,
+        purpose=PROJECT_DATASET,
+        operation="import:dataset",
+        target="project",
+        target_id=project_id,
+        fmt=fmt,
+        options=options,
+    )
 
     async def finish(req: Request, staging: StagingArea) -> Response:
-        rq_id = await run_in_threadpool(start, staging, req.query_params.get("filename"))
-        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
+        return await queue_import(staging, req.query_params.get("filename"))
 
     return await handle_upload_post(request, services, upload, on_finish=finish)
 
