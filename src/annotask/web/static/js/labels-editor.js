@@ -410,7 +410,7 @@ export class LabelsEditor {
   renderList() {
     clear(this.list);
     if (!this.labels.length) {
-      this.list.append(h('p', { class: 'muted empty-labels', text: 'No labels yet.' }));
+      this.list.append(h('p', { class: 'muted empty-labels', role: 'listitem', text: 'No labels yet.' }));
     }
     for (const label of this.labels) {
       const count = label.attributes.length;

@@ -79,6 +79,7 @@ async function tusUpload(url, file, { chunkSize, onProgress }) {
   const location = created.getResponseHeader('Location');
   if (!location) throw new Error('The server did not send the upload location.');
   const chunkUrl = samePath(location, window.location.href);
+  const storedName = created.getResponseHeader('Upload-Filename') || file.name;
   let offset = 0;
   let errors = 0;
   const recover = async (error) => {
@@ -118,6 +119,7 @@ async function tusUpload(url, file, { chunkSize, onProgress }) {
     }
     onProgress(offset);
   }
+  return storedName;
 }
 
 /**
@@ -157,4 +159,24 @@ export async function uploadTaskData(taskId, files, params, { onProgress = () =>
 export async function startTaskData(taskId, params) {
   const answer = await request('POST', `/api/tasks/${taskId}/data/`, { json: params });
   return answer.rq_id;
+}
+
+/**
+ * Upload one file by TUS to a resource endpoint (annotations, backups) and
+ * finish it with the `params` query: Upload-Start, TUS, Upload-Finish with
+ * `filename` set to the name the server chose. Resolves to the `rq_id`.
+ */
+export async function uploadResourceFile(url, file, params = {}, { onProgress = () => {}, chunkSize = TUS_CHUNK } = {}) {
+  const withQuery = (extra) => {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries({ ...params, ...extra })) {
+      if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+    }
+    const text = search.toString();
+    return text ? `${url}?${text}` : url;
+  };
+  await request('POST', withQuery({ filename: file.name }), { headers: { 'Upload-Start': '' } });
+  const stored = await tusUpload(url, file, { chunkSize, onProgress: (sent) => onProgress(sent, file.size) });
+  const finished = await request('POST', withQuery({ filename: stored }), { headers: { 'Upload-Finish': '' } });
+  return finished.rq_id;
 }

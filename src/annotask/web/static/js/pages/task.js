@@ -8,6 +8,8 @@ import { inlineEdit } from '../inline-edit.js';
 import { issueTrackerEditor } from '../issue-tracker.js';
 import { LabelsEditor } from '../labels-editor.js';
 import { preview } from '../task-row.js';
+import { setupFrameViewer } from '../frame-viewer.js';
+import { setupTaskActions } from '../task-actions.js';
 
 const taskId = pageId('taskId');
 const STAGES = ['annotation', 'validation', 'acceptance'];
@@ -250,6 +252,7 @@ function renderAll() {
   renderLabels().catch((error) => notice($('#labels'), `Could not load the labels: ${error.message}`));
   renderJobs();
   renderCreation().catch(() => {});
+  setupFrameViewer(taskId);
 }
 
 async function deleteTask() {
@@ -287,6 +290,15 @@ async function main() {
   del.disabled = false;
   del.addEventListener('click', deleteTask);
   renderAll();
+  setupTaskActions(task, {
+    onMoved: (moved) => {
+      task = moved;
+      const back = $('#back-link');
+      back.href = `/projects/${task.project_id}`;
+      back.textContent = `← ${task.project_name || 'Project'}`;
+      renderAll();
+    },
+  }).catch((error) => toast(error.message, 'error'));
 }
 
 main();

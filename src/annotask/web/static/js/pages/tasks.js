@@ -2,10 +2,39 @@
 // The filters live in the address (?search=&status=&project_id=&page=) so a
 // reload or a shared link shows the same list.
 
-import { api, listAll, query } from '../api.js';
+import { api, describe, listAll, pollRequest, query } from '../api.js';
 import { boot } from '../app.js';
 import { $, clear, h, notice } from '../dom.js';
 import { pager, taskRow } from '../task-row.js';
+import { uploadResourceFile } from '../upload.js';
+
+function backupStatus(text, kind = 'info') {
+  const line = $('#backup-status');
+  line.className = `action-status ${kind}`;
+  line.textContent = text;
+}
+
+/** Restore a task from a backup archive, then open it. */
+async function createFromBackup(input) {
+  const file = input.files[0];
+  if (!file) return;
+  input.disabled = true;
+  try {
+    backupStatus(`Uploading ${file.name}`);
+    const rqId = await uploadResourceFile('/api/tasks/backup/', file, {}, {
+      onProgress: (sent, total) => backupStatus(`Uploading ${file.name}: ${Math.round((100 * sent) / Math.max(total, 1))}%`),
+    });
+    const final = await pollRequest(rqId, (rq) => backupStatus(`Restoring the backup: ${rq.status}`), { interval: 500 });
+    if (final.status === 'failed' || final.result_id == null) throw new Error(final.message || 'The backup could not be restored.');
+    backupStatus('Restored', 'success');
+    window.location.assign(`/tasks/${final.result_id}`);
+  } catch (error) {
+    backupStatus(describe(error.body) || error.message, 'error');
+  } finally {
+    input.disabled = false;
+    input.value = '';
+  }
+}
 
 const PAGE_SIZE = 10;
 const REFRESH_MS = 2000;
@@ -130,6 +159,7 @@ async function main() {
     state.page = 1;
     load();
   });
+  $('#backup-file').addEventListener('change', (event) => createFromBackup(event.target));
   await Promise.all([loadProjects(), load()]);
   showFlash();
 }
