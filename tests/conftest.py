@@ -19,6 +19,7 @@ from tests.support.services import (
     REDIS_URL,
     create_pg_database,
     drop_pg_database,
+    forget_redis_namespace,
     postgres_available,
     redis_available,
 )
@@ -59,6 +60,8 @@ def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> It
         server.stop()
         if pg_url:
             drop_pg_database(pg_url)
+        if "redis_namespace" in merged:
+            forget_redis_namespace(merged["queue_url"], merged["redis_namespace"])
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

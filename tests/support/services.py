@@ -47,6 +47,18 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+def forget_redis_namespace(url: str, namespace: str) -> None:
+    """Delete what a test server left in Redis (its queue and cached chunks)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for pattern in (f"{namespace}:*", f"huey*{namespace}*"):
+        keys = list(client.scan_iter(match=pattern))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
