@@ -193,3 +193,45 @@ def test_tus_resumes_after_a_server_restart(own_server):
     frame = client.get(url, params={"type": "frame", "number": 0, "quality": "original"})
     assert frame.content == payload
     client.close()
+
+
+def test_single_shot_multipart_with_fields(server, admin):
+    """The generated client's plain ``create_data`` call: files and text fields at once."""
+    task_id = new_task(admin)
+    response = admin.post(
+        f"/api/tasks/{task_id}/data/",
+        data={"image_quality": "50", "sorting_method": "predefined", "use_cache": "true"},
+        files=[
+            ("client_files[0]", ("/home/u/b.jpg", JPEG, "image/jpeg")),
+            ("client_files[1]", ("a.jpg", JPEG, "image/jpeg")),
+        ],
+    )
+    assert response.status_code == 202, response.text
+    assert wait_request(admin, response.json()["rq_id"])["status"] == "finished"
+    meta = admin.get(f"/api/tasks/{task_id}/data/meta").json()
+    assert meta["image_quality"] == 50
+    assert [f["name"] for f in meta["frames"]] == ["b.jpg", "a.jpg"]
+
+
+@pytest.fixture(scope="module")
+def small_limit_server(tmp_path_factory):
+    yield from start_server(tmp_path_factory.mktemp("small"), "sqlite", max_upload_bytes="5000")
+
+
+def test_oversized_bulk_file_is_refused_and_nothing_kept(small_limit_server):
+    client = small_limit_server.client()
+    task_id = new_task(client)
+    url = f"/api/tasks/{task_id}/data/"
+    client.post(url, headers={"Upload-Start": ""})
+    response = client.post(
+        url,
+        headers={"Upload-Multiple": ""},
+        files={
+            "client_files[0]": ("ok.jpg", b"x" * 100, "image/jpeg"),
+            "client_files[1]": ("big.jpg", b"x" * 6000, "image/jpeg"),
+        },
+    )
+    assert response.status_code == 400 and "big.jpg" in response.text
+    staged = small_limit_server.data_dir / "uploads" / f"task_data-{task_id}" / "files"
+    assert sorted(p.name for p in staged.iterdir()) == []
+    client.close()

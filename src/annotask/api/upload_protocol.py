@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -17,16 +16,14 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
+from annotask.api.multipart import receive_multipart
 from annotask.api.urls import base_url
 from annotask.domain import uploads
 from annotask.domain.errors import ValidationFailed
 from annotask.services import Services
 
 TUS_VERSION = "1.0.0"
-# Bulk requests carry up to 100 MiB of files however small they are (spec 0.11).
-MAX_MULTIPART_FILES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -75,36 +72,6 @@ def _start(services: Services, target: UploadTarget, staging: uploads.StagingAre
     with services.sessions() as db, db.begin():
         uploads.forget_uploads(db, target.purpose, target.target_id)
     staging.reset()
-
-
-async def receive_multipart(
-    request: Request, staging: uploads.StagingArea, limit: int
-) -> list[str]:
-    """Store every file part in the staging area under its safe basename (spec 0.12)."""
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise ValidationFailed("Files must be sent as multipart/form-data.")
-    form = await request.form(max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FILES)
-    try:
-        files = [value for _key, value in form.multi_items() if isinstance(value, UploadFile)]
-        return await run_in_threadpool(_store_parts, staging, files, limit)
-    finally:
-        await form.close()
-
-
-def _store_parts(staging: uploads.StagingArea, files: list[UploadFile], limit: int) -> list[str]:
-    stored = []
-    for part in files:
-        if part.size is not None and part.size > limit:
-            raise ValidationFailed(
-                {"client_files": [f"{part.filename} is larger than {limit} bytes."]}
-            )
-        path = staging.new_file(part.filename or "")
-        part.file.seek(0)
-        with open(path, "wb") as out:
-            shutil.copyfileobj(part.file, out, 1024 * 1024)
-        stored.append(path.name)
-    return stored
 
 
 def _tus_filename(request: Request) -> str:

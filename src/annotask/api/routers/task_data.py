@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from annotask.api.body import read_json, validate
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.media import query_number, send
+from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.data import data_meta
 from annotask.api.upload_protocol import (
@@ -16,7 +17,6 @@ from annotask.api.upload_protocol import (
     handle_tus_head,
     handle_tus_patch,
     handle_upload_post,
-    receive_multipart,
 )
 from annotask.db.models import Task
 from annotask.domain import permissions
@@ -67,10 +67,8 @@ async def upload_data(
     async def single_shot(req: Request, staging: StagingArea) -> Response:
         if req.headers.get("content-type", "").startswith("multipart/form-data"):
             staging.reset()
-            await receive_multipart(req, staging, services.settings.max_upload_bytes)
-            form = await req.form()
-            fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-            params = _params_from(_coerce_form(fields))
+            form = await receive_multipart(req, staging, services.settings.max_upload_bytes)
+            params = _params_from(_coerce_form(form.field_items))
             rq_id = await run_in_threadpool(_start, services, caller, task_id, params, staging)
         else:
             params = _params_from(await read_json(req))
@@ -82,10 +80,10 @@ async def upload_data(
     )
 
 
-def _coerce_form(fields: dict[str, str]) -> dict:
+def _coerce_form(fields: list[tuple[str, str]]) -> dict:
     """Multipart fields arrive as text: turn the booleans and numbers back into JSON types."""
     out: dict = {}
-    for key, value in fields.items():
+    for key, value in fields:
         base = key.split("[", 1)[0]
         if base in ("server_files", "remote_files", "upload_file_order", "server_files_exclude"):
             out.setdefault(base, []).append(value)
