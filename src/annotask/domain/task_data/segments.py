@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from annotask.domain.errors import ValidationFailed
-
 DEFAULT_VIDEO_OVERLAP = 5
 
 
@@ -17,17 +15,6 @@ def effective_overlap(
     s = size if segment_size == 0 or segment_size > size else segment_size
     o = overlap if overlap is not None else (DEFAULT_VIDEO_OVERLAP if video else 0)
     return s, min(o, s // 2)
-
-
-def check_user_overlap(segment_size: int, overlap: int | None) -> None:
-    """annotask refuses what CVAT's UI refuses (CVAT's server silently clamps)."""
-    if overlap is not None and segment_size and overlap >= segment_size:
-        raise ValidationFailed(
-            {
-                "overlap": f"The overlap ({overlap}) must be smaller than the segment size "
-                f"({segment_size})."
-            }
-        )
 
 
 def segment_ranges(size: int, segment_size: int, overlap: int) -> list[tuple[int, int]]:

@@ -12,7 +12,6 @@ from annotask.domain.errors import ValidationFailed
 from annotask.domain.requests import create_request
 from annotask.domain.task_data.layout import task_layout
 from annotask.domain.task_data.params import DataParams
-from annotask.domain.task_data.segments import check_user_overlap
 from annotask.domain.task_data.sources import share_files
 from annotask.domain.uploads import StagingArea, forget_uploads
 from annotask.security.errors import UnsafeInput
@@ -62,9 +61,6 @@ def start_creation(
         raise ValidationFailed("Adding more data is not supported")
     if creation_in_progress(db, task.id) is not None:
         raise ValidationFailed("Data for this task is already being processed.")
-    # ``POST /api/tasks`` stores what the user sent; refuse an impossible pair here at
-    # the latest, before any file is taken (CVAT's UI refuses it, its server clamps).
-    check_user_overlap(task.segment_size or 0, task.overlap)
     client_files = staging.files() if staging is not None else []
     sources = [bool(client_files), bool(params.server_files), bool(params.remote_files)]
     if sum(sources) == 0:
