@@ -9,9 +9,12 @@ the output file, so they use bounded memory and can run in a
 ``ProcessPoolExecutor`` (simplejpeg and Pillow release the GIL while coding, too).
 
 Compressed quality
-    Every frame becomes a JPEG at the requested quality (simplejpeg, 4:2:0),
-    except that a JPEG which is already baseline, unrotated and at or below that
-    quality is copied byte for byte: re-encoding it would only cost time and detail.
+    Every frame becomes a JPEG at the requested quality (4:2:0), except that a
+    JPEG which is already baseline, unrotated and at or below that quality is
+    copied byte for byte: re-encoding it would only cost time and detail. Other
+    upright 4:2:0 or grayscale JPEGs are requantized in the DCT domain
+    (:mod:`.jpeg_requantize`) when the extension is built; everything else goes
+    through pixels (simplejpeg).
 
 Original quality
     Source bytes unchanged, except (1) EXIF-rotated images, re-encoded with the
@@ -36,12 +39,14 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from . import jpeg_requantize
 from ._io import Output, open_output, write_zip_member
 from .images import (
     JPEG_FORMATS,
     ImageInfo,
     ImageSource,
     _check_pixels,
+    _fail,
     decode_plain_jpeg,
     encode_array_jpeg,
     encode_jpeg,
@@ -83,12 +88,18 @@ def _read_bytes(source: ImageSource) -> bytes:
 def _compressed_payload(source: ImageSource, quality: int, max_pixels: int | None) -> ImageSource:
     """The source itself when it may pass through, else its re-encoded JPEG bytes.
 
-    Plain JPEGs (the common case) go bytes -> NumPy pixels -> JPEG entirely in
-    libjpeg-turbo, which releases the GIL, so frames encode in parallel threads.
+    Upright 4:2:0 JPEGs (the common case) are requantized without decoding pixels;
+    other plain JPEGs go bytes -> NumPy pixels -> JPEG. Both stay in libjpeg-turbo,
+    which releases the GIL, so frames encode in parallel threads.
     """
     info = probe_image(source, max_pixels=max_pixels)
     if can_pass_through(info, quality):
         return source
+    if jpeg_requantize.can_requantize(info):
+        try:
+            return jpeg_requantize.requantize(_read_bytes(source), quality)
+        except ValueError as exc:
+            raise _fail(source, exc, "decode") from exc
     if info.jpeg_plain:
         return encode_array_jpeg(decode_plain_jpeg(_read_bytes(source), info, source), quality)
     return encode_jpeg(load_rgb(source, max_pixels=max_pixels), quality)

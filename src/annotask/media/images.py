@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from . import jpeg
 from .errors import MediaError, display_name
@@ -43,6 +43,8 @@ class ImageInfo:
     in grayscale or YCbCr: the files any browser decodes and that may therefore be
     passed through untouched. ``jpeg_plain`` is True for any 8-bit grayscale or
     YCbCr JPEG (progressive too): libjpeg-turbo decodes those straight to pixels.
+    ``jpeg_sampling`` is Pillow's chroma subsampling code (0 4:4:4, 1 4:2:2, 2 4:2:0,
+    -1 other) for JPEGs, else None.
     """
 
     width: int
@@ -53,6 +55,7 @@ class ImageInfo:
     jpeg_quality: int | None = None
     jpeg_baseline: bool = False
     jpeg_plain: bool = False
+    jpeg_sampling: int | None = None
 
     @property
     def rotated(self) -> bool:
@@ -146,12 +149,13 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
             # upright size on open; every other format reports the stored size.
             if orientation >= 5 and image.format != "TIFF":
                 width, height = height, width
-            quality = None
+            quality = sampling = None
             baseline = plain = False
             if image.format in JPEG_FORMATS:
                 quality = jpeg.estimate_quality(getattr(image, "quantization", {}) or {})
                 plain = _is_gray_or_ycc_jpeg(image)
                 baseline = plain and _is_baseline_jpeg(source, image)
+                sampling = JpegImagePlugin.get_sampling(image)
             return ImageInfo(
                 width=width,
                 height=height,
@@ -161,6 +165,7 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
                 jpeg_quality=quality,
                 jpeg_baseline=baseline,
                 jpeg_plain=plain,
+                jpeg_sampling=sampling,
             )
     except MediaError:
         raise
