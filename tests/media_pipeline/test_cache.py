@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 import time
 import zipfile
@@ -99,3 +100,41 @@ def test_on_the_fly_chunks_on_every_backend(server, admin, small_video):
         mp4.headers["content-type"] == "video/mp4"
         and mp4.content == data(admin, video_id, "chunk", 1).content
     )
+
+
+def test_cache_reads_do_not_wait_for_the_write_lock(tmp_path):
+    """A hit is served while another connection holds the cache's write lock (an
+    eviction, a set in another process): reads take no transaction."""
+    cache = DiskChunkCache(tmp_path / "cache", 10 * 1024 * 1024, count_interval=60)
+    value = bytes(range(256)) * 1024  # stored as a file, like a chunk
+    cache.set("chunk", value)
+    assert cache.get("chunk") == value  # counted once, now inside the interval
+    writer = sqlite3.connect(tmp_path / "cache" / "cache.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert cache.get("chunk") == value
+        assert time.monotonic() - started < 1.0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        cache.close()
+
+
+def test_hits_count_once_per_interval_for_eviction(tmp_path):
+    def popularity(key: str) -> int:  # the counter diskcache's LFU culling orders by
+        with sqlite3.connect(tmp_path / "cache" / "cache.db") as db:
+            return db.execute("SELECT access_count FROM Cache WHERE key = ?", (key,)).fetchone()[0]
+
+    slow = DiskChunkCache(tmp_path / "cache", 10 * 1024 * 1024, count_interval=60)
+    slow.set("a", b"x" * 100_000)
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(lambda _: slow.get("a"), range(40))) == {b"x" * 100_000}
+    assert popularity("a") == 1  # a burst is one interval
+    slow.close()
+    every = DiskChunkCache(tmp_path / "cache", 10 * 1024 * 1024, count_interval=0)
+    for _ in range(3):
+        every.get("a")
+    assert popularity("a") == 4
+    assert every.get("missing") is None
+    every.close()

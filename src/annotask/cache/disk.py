@@ -1,24 +1,69 @@
-"""Embedded chunk cache: a size-bounded diskcache that evicts the least used items."""
+"""Embedded chunk cache: a size-bounded diskcache that evicts the least popular items.
+
+Reads must not queue behind each other. diskcache's least-frequently-used
+policy counts a hit by updating the item's row, and it does so in a write
+transaction that also reads the whole value: every cached chunk served would
+hold the cache's SQLite write lock while 5 MiB are copied, and concurrent
+requests would wait for one another (SQLite's busy handler sleeps in steps of
+milliseconds). So reads go through a second handle without a policy (no
+transaction at all), and a hit is *counted* through the policy handle at most
+once per key per :data:`COUNT_INTERVAL` seconds in each process, opening the
+file only (``read=True``) so the transaction stays short. Popularity is
+therefore "in how many intervals was this chunk wanted", which is what
+eviction needs and is not fooled by one client's burst.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import diskcache
 
+COUNT_INTERVAL = 1.0
+_MAX_TRACKED = 10_000
+_DISK_MIN_FILE_SIZE = 64 * 1024  # chunks are already compressed: keep them as files
+
 
 class DiskChunkCache:
-    def __init__(self, directory: Path, size_limit: int) -> None:
+    def __init__(
+        self, directory: Path, size_limit: int, *, count_interval: float = COUNT_INTERVAL
+    ) -> None:
+        # The reader is opened first: each handle stores its settings in the cache's
+        # database on opening, and the last one written (LFU) is what a later
+        # opener without arguments would see.
+        self._reader = diskcache.Cache(
+            str(directory), eviction_policy="none", disk_min_file_size=_DISK_MIN_FILE_SIZE
+        )
         self._cache = diskcache.Cache(
             str(directory),
             size_limit=size_limit,
             eviction_policy="least-frequently-used",
-            # Chunks are already compressed; keep them as files, read without copying.
-            disk_min_file_size=64 * 1024,
+            disk_min_file_size=_DISK_MIN_FILE_SIZE,
         )
+        self._count_interval = count_interval
+        self._counted: dict[str, float] = {}
+        self._counted_lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
-        return self._cache.get(key)
+        value = self._reader.get(key)
+        if value is not None and self._due_for_count(key):
+            handle = self._cache.get(key, read=True)  # LFU: access_count += 1
+            if hasattr(handle, "close"):
+                handle.close()
+        return value
+
+    def _due_for_count(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._counted_lock:
+            last = self._counted.get(key)
+            if last is not None and now - last < self._count_interval:
+                return False
+            if len(self._counted) >= _MAX_TRACKED:
+                self._counted.clear()
+            self._counted[key] = now
+            return True
 
     def set(self, key: str, value: bytes) -> None:
         self._cache.set(key, value)
@@ -33,8 +78,9 @@ class DiskChunkCache:
 
     def ping(self) -> None:
         self._cache.set("annotask:ping", b"1", expire=60)
-        if self._cache.get("annotask:ping") != b"1":
+        if self._reader.get("annotask:ping") != b"1":
             raise RuntimeError("the disk cache did not return what was stored")
 
     def close(self) -> None:
+        self._reader.close()
         self._cache.close()
