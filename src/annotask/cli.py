@@ -19,6 +19,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "workers", None):
+        overrides["web_workers"] = args.workers
     return Settings(**overrides)
 
 
@@ -54,9 +56,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     worker = _start_embedded_worker(settings) if settings.embedded_worker else None
+    if settings.web_workers > 1:
+        # Each web process builds its app from the environment: pass the command
+        # line's overrides on, and let the first process's Services go.
+        os.environ["ANNOTASK_DATA_DIR"] = str(settings.data_dir)
+        services.close()
+        app: object = "annotask.app:create_app"
+    else:
+        app = create_app(services=services)
     try:
         uvicorn.run(
-            create_app(services=services),
+            app,
+            factory=isinstance(app, str),
+            workers=settings.web_workers,
             host=args.host,
             port=args.port,
             proxy_headers=True,
@@ -158,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="web server processes (default 1; ANNOTASK_WEB_WORKERS)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a worker consuming the job queue")

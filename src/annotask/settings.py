@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=2, description="Number of jobs one worker process runs at once."
     )
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        description="Web server processes `annotask serve` runs (`--workers`). One suits the "
+        "embedded default; use one per core when many annotators stream chunks at once.",
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Whether `annotask serve` also starts a worker process. Turn off when "
