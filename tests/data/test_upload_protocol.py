@@ -235,3 +235,43 @@ def test_oversized_bulk_file_is_refused_and_nothing_kept(small_limit_server):
     staged = small_limit_server.data_dir / "uploads" / f"task_data-{task_id}" / "files"
     assert sorted(p.name for p in staged.iterdir()) == []
     client.close()
+
+
+def test_folder_uploads_keep_their_relative_names(server, admin):
+    """What the web UI sends for a dropped folder: relative names, in bulk and by TUS.
+    Two folders' files of the same name stay apart; a predefined order may name
+    files by those relative names."""
+    task_id = new_task(admin, "folders")
+    url = f"/api/tasks/{task_id}/data/"
+    assert admin.post(url, headers={"Upload-Start": ""}).status_code == 202
+    bulk = admin.post(
+        url,
+        headers={"Upload-Multiple": ""},
+        files={
+            "client_files[0]": ("shots/day1/x.jpg", JPEG, "image/jpeg"),
+            "client_files[1]": ("shots/day2/x.jpg", JPEG, "image/jpeg"),
+        },
+    )
+    assert bulk.status_code == 200, bulk.text
+    created = tus_create(admin, url, "shots/day2/night/y.jpg", len(JPEG))
+    assert created.headers["Upload-Filename"] == "shots/day2/night/y.jpg"
+    assert patch(admin, created.headers["Location"], 0, JPEG).status_code == 204
+    order = ["shots/day2/night/y.jpg", "shots/day2/x.jpg", "shots/day1/x.jpg"]
+    rq_id = finish(admin, task_id, sorting_method="predefined", upload_file_order=order)
+    assert wait_request(admin, rq_id)["status"] == "finished"
+    meta = admin.get(f"{url}meta").json()
+    assert [f["name"] for f in meta["frames"]] == order
+
+
+def test_a_file_named_like_a_folder_of_another_is_a_clear_400(server, admin):
+    task_id = new_task(admin, "clash")
+    url = f"/api/tasks/{task_id}/data/"
+    admin.post(url, headers={"Upload-Start": ""})
+    first = admin.post(
+        url, headers={"Upload-Multiple": ""}, files={"client_files[0]": ("cam", JPEG, "x")}
+    )
+    assert first.status_code == 200
+    clash = admin.post(
+        url, headers={"Upload-Multiple": ""}, files={"client_files[0]": ("cam/a.jpg", JPEG, "x")}
+    )
+    assert clash.status_code == 400 and "cam/a.jpg" in clash.text

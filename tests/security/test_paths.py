@@ -11,6 +11,7 @@ from annotask.security import UnsafeInput
 from annotask.security.paths import (
     MAX_NAME_BYTES,
     resolve_in_root,
+    safe_client_path,
     safe_relative_name,
     safe_upload_name,
     unique_name,
@@ -127,6 +128,30 @@ def test_safe_upload_name_keeps_basename(client_name: str, expected: str) -> Non
 def test_safe_upload_name_rejects(client_name: str) -> None:
     with pytest.raises(UnsafeInput):
         safe_upload_name(client_name)
+
+
+@pytest.mark.parametrize(
+    ("client_name", "expected"),
+    [
+        ("img.jpg", "img.jpg"),
+        ("cam1/0001.jpg", "cam1/0001.jpg"),  # a dropped folder keeps its folders
+        ("shots\\day1\\a.jpg", "shots/day1/a.jpg"),
+        ("./cam1/0001.jpg", "cam1/0001.jpg"),
+        ("/home/ann/cam1/0001.jpg", "0001.jpg"),  # a local path (cvat-sdk): base name
+        ("C:\\data\\b.jpg", "b.jpg"),
+        ("../../etc/passwd", "passwd"),  # never a directory the client chose
+        ("a//b.jpg", "b.jpg"),
+        ("cam1/../../x.jpg", "x.jpg"),
+    ],
+)
+def test_safe_client_path_keeps_clean_relative_folders(client_name: str, expected: str) -> None:
+    assert safe_client_path(client_name) == expected
+
+
+@pytest.mark.parametrize("client_name", ["", "..", "a/\x00.jpg", "cam1/a\nb.jpg"])
+def test_safe_client_path_rejects(client_name: str) -> None:
+    with pytest.raises(UnsafeInput):
+        safe_client_path(client_name)
 
 
 def test_safe_upload_name_length_is_counted_in_bytes() -> None:

@@ -25,7 +25,7 @@ from annotask.db.base import utcnow
 from annotask.db.models import Upload
 from annotask.domain.errors import Conflict, NotFound, ValidationFailed
 from annotask.security.errors import UnsafeInput
-from annotask.security.paths import safe_upload_name, unique_name
+from annotask.security.paths import safe_client_path, unique_name
 from annotask.settings import Settings
 
 STAGED_DIR = "files"
@@ -50,20 +50,33 @@ class StagingArea:
         self.files_dir.mkdir(parents=True, exist_ok=True)
 
     def files(self) -> list[str]:
-        """Names of the staged files, in the order they arrived."""
+        """Relative names (``a.jpg``, ``cam1/b.jpg``) of the staged files, in arrival order."""
         if not self.files_dir.is_dir():
             return []
-        entries = sorted(self.files_dir.iterdir(), key=lambda p: (p.stat().st_mtime_ns, p.name))
-        return [p.name for p in entries if p.is_file()]
+        entries = [p for p in self.files_dir.rglob("*") if p.is_file()]
+        entries.sort(key=lambda p: (p.stat().st_mtime_ns, p.as_posix()))
+        return [p.relative_to(self.files_dir).as_posix() for p in entries]
 
     def new_file(self, client_name: str) -> Path:
-        """A path for a file the client names, reduced to a safe, unused basename."""
+        """A path for a file the client names: its safe relative name, made unique."""
         try:
-            name = safe_upload_name(client_name)
+            name = safe_client_path(client_name)
         except UnsafeInput as exc:
             raise ValidationFailed({"client_files": [str(exc)]}) from exc
-        self.ensure()
-        return self.files_dir / unique_name(self.files_dir, name)
+        directory, base = self.prepare_directory(name, "client_files")
+        return directory / unique_name(directory, base)
+
+    def prepare_directory(self, name: str, field: str) -> tuple[Path, str]:
+        """Create the folders of a relative name; returns (its directory, its base name)."""
+        parent, _, base = name.rpartition("/")
+        directory = self.files_dir / parent if parent else self.files_dir
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise ValidationFailed(
+                {field: [f"{name}: a file with the name of one of its folders was uploaded."]}
+            ) from exc
+        return directory, base
 
     def take(self, destination: Path) -> None:
         """Move the staged files to ``destination`` (the processing step owns them then)."""
@@ -125,15 +138,17 @@ def create_tus_upload(
             }
         )
     try:
-        name = safe_upload_name(client_name)
+        name = safe_client_path(client_name)
     except UnsafeInput as exc:
         raise ValidationFailed({"Upload-Metadata": [str(exc)]}) from exc
     staging = staging_area(settings, purpose, target_id)
     staging.ensure()
+    directory, base = staging.prepare_directory(name, "Upload-Metadata")
+    prefix = name[: len(name) - len(base)]
     taken = {u.filename for u in _uploads_of(db, purpose, target_id)}
-    stored_name = unique_name(staging.files_dir, name)
+    stored_name = prefix + unique_name(directory, base)
     while stored_name in taken:
-        stored_name = unique_name(staging.files_dir, f"_{stored_name}")
+        stored_name = prefix + unique_name(directory, f"_{stored_name[len(prefix) :]}")
     upload_id = uuid.uuid4().hex
     tus_dir = settings.uploads_dir / TUS_DIR
     tus_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +251,7 @@ def _complete(db: Session, settings: Settings, upload: Upload) -> None:
     staging = staging_area(settings, upload.purpose, upload.target_id)
     staging.ensure()
     target = staging.files_dir / upload.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(upload.path, target)
     upload.path = str(target)
 

@@ -119,6 +119,28 @@ def safe_upload_name(client_name: str) -> str:
     return name
 
 
+def safe_client_path(client_name: str) -> str:
+    """The name an uploaded file is stored under, from the name its client sent.
+
+    A relative name is a file inside a folder the user dropped or picked in the
+    browser (``cam1/0001.jpg``): its folders are kept, checked like an archive
+    member's, so two folders' ``0001.jpg`` stay apart and frame names say where
+    they came from. An absolute name is a client's local path (cvat-sdk sends
+    ``/home/ann/img.jpg``): only its base name is kept, as CVAT does. So is a
+    relative name that is not a clean path (``../x.jpg``, ``a//b.jpg``): the
+    client never chooses where on the server a file goes.
+    """
+    if not isinstance(client_name, str):
+        raise UnsafeInput("A file name must be a string")
+    text = client_name.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text):
+        return safe_upload_name(client_name)
+    try:
+        return safe_relative_name(client_name)
+    except UnsafeInput:
+        return safe_upload_name(client_name)
+
+
 def safe_relative_name(name: str) -> str:
     """Normalise a relative name stored inside an archive or share, or refuse it.
 

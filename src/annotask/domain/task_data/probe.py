@@ -46,11 +46,15 @@ class ProbedVideo:
 
 
 def order_files(files: list[str], params: DataParams) -> list[str]:
-    """Apply ``sorting_method``; ``predefined`` honours ``upload_file_order`` (basenames)."""
+    """Apply ``sorting_method``; ``predefined`` honours ``upload_file_order``, whose
+    names are the stored relative names (the web UI) or base names (cvat-sdk)."""
     if params.sorting_method == "predefined":
         if params.upload_file_order:
             rank = {name: i for i, name in enumerate(params.upload_file_order)}
-            return sorted(files, key=lambda f: rank.get(os.path.basename(f), len(rank)))
+            unknown = len(rank)
+            return sorted(
+                files, key=lambda f: rank.get(f, rank.get(os.path.basename(f), unknown))
+            )
         return list(files)
     if params.sorting_method == "random":
         seed = params.random_seed if params.random_seed is not None else 0
