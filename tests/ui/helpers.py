@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -48,10 +49,21 @@ def start_label(page: Page, name: str, color: str | None = None) -> Locator:
     return form
 
 
-def submit_and_wait(page: Page) -> None:
-    """Submit the create form and wait for the tasks page it leads to."""
-    page.get_by_role("button", name="Submit").click()
-    page.wait_for_url("**/tasks", timeout=CREATION_TIMEOUT_MS)
+TASK_PAGE = re.compile(r"/tasks/(\d+)$")
+
+
+def wait_task_page(page: Page) -> int:
+    """Wait for the task page the create form opens when the task is ready; its id."""
+    page.wait_for_url(TASK_PAGE, timeout=CREATION_TIMEOUT_MS)
+    match = TASK_PAGE.search(page.url)
+    assert match, page.url
+    return int(match.group(1))
+
+
+def submit_and_wait(page: Page, button: str = "Submit") -> int:
+    """Submit the create form and wait for the new task's page; returns the task id."""
+    page.get_by_role("button", name=button).click()
+    return wait_task_page(page)
 
 
 def task_by_name(api: httpx.Client, name: str) -> dict:

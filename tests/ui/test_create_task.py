@@ -65,10 +65,12 @@ def test_create_from_my_computer_with_constructor_labels_and_advanced_options(pa
     page.get_by_label("Image quality").fill("55")
     page.get_by_label("Subset").fill("Train")
     page.get_by_label("Issue tracker").fill("https://tracker.example.com/issues/7")
-    submit_and_wait(page)
+    task_id = submit_and_wait(page)
     expect(page.locator("#flash")).to_contain_text(name)
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(4)
 
     task = task_by_name(api, name)
+    assert task["id"] == task_id
     assert (task["segment_size"], task["overlap"], task["image_quality"]) == (2, 1, 55)
     assert task["size"] == 5 and task["subset"] == "Train"
     assert task["bug_tracker"] == "https://tracker.example.com/issues/7"
@@ -255,8 +257,8 @@ def test_failed_creation_shows_the_reason_and_offers_retry_or_delete(page, api, 
     # Retry with good files: the same task gets its data.
     page.get_by_role("button", name="Remove all").click()
     page.locator("#file-input").set_input_files([str(p) for p in good])
-    page.get_by_role("button", name="Retry upload").click()
-    page.wait_for_url("**/tasks", timeout=CREATION_TIMEOUT_MS)
+    assert submit_and_wait(page, "Retry upload") == task["id"]
+    expect(page.locator("#creation-status")).to_be_hidden()
     again = task_by_name(api, name)
     assert again["id"] == task["id"] and again["size"] == 2
 

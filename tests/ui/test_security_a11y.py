@@ -216,8 +216,13 @@ def check_axe(page, api, share_dir, axe_script):
     found["tasks"] = serious_violations(page, axe_script)
     open_create_page(page)
     found["create"] = serious_violations(page, axe_script)
+    # A folder's worth of files: the list scrolls, and rows carry their state.
+    many = write_images(share_dir / "many", [f"f{i:02d}.jpg" for i in range(30)], (8, 6))
+    page.locator("#folder-input").set_input_files(str(many[0].parent))
+    expect(page.locator("#file-list .file-item")).to_have_count(30)
+    found["create-files"] = serious_violations(page, axe_script)
     page.goto(f"/tasks/{task['id']}")
     expect(page.locator("#frame-name")).not_to_be_empty()
     expect(page.locator("#jobs table")).to_be_visible()
     found["task"] = serious_violations(page, axe_script)
-    assert found == {"tasks": [], "create": [], "task": []}
+    assert found == {"tasks": [], "create": [], "create-files": [], "task": []}

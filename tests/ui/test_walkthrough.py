@@ -3,7 +3,8 @@
 Sign in; see validation messages; create a task with two labels built in the
 Constructor (one attribute of each type, one mutable), switch to Raw and back,
 copy the labels, upload images from My computer with every advanced option;
-then tasks from the share tab, the remote tab and inside a project. What the
+then tasks from the share tab, the remote tab and, from a folder with
+per-file progress, inside a project. Submit opens each new task's page. What the
 pages did is checked through the REST API, and the pages are saved as the
 screenshots in ``docs/screenshots/`` that the README shows.
 
@@ -35,6 +36,7 @@ from tests.ui.helpers import (
     start_label,
     submit_and_wait,
     task_by_name,
+    wait_task_page,
 )
 
 pytestmark = pytest.mark.xdist_group("ui")
@@ -237,12 +239,14 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
             .getBoundingClientRect().top + window.scrollY - 72))"""
     )
     snap(page, "create-task-advanced")
-    submit_and_wait(page)
+    task_id = submit_and_wait(page)  # Submit opens the new task's page
     expect(page.locator("#flash")).to_contain_text(name)
+    expect(page.locator("#task-title")).to_contain_text(name)
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(3)
 
     # The API has exactly those labels, frames 1, 3, 5, 7 and three jobs of two frames.
     task = task_by_name(api, name)
-    assert task["size"] == 4
+    assert task["id"] == task_id and task["size"] == 4
     assert (task["segment_size"], task["overlap"], task["image_quality"]) == (2, 1, 60)
     assert task["data_chunk_size"] == 3
     meta = meta_of(api, task["id"])
@@ -294,11 +298,41 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     expect(page.get_by_label("Project")).to_have_value(str(project["id"]))
     expect(page.locator("#labels-field")).to_be_hidden()
     page.get_by_label("Name").fill("Highway (project)")
-    page.locator("#file-input").set_input_files([str(p) for p in images[:3]])
-    submit_and_wait(page)
+    # A whole folder: its files keep their paths, and each shows its upload to the end.
+    highway = tmp_path / "highway"
+    write_images(highway / "north", ["km_010.jpg", "km_011.jpg", "km_012.jpg"], (160, 120))
+    write_images(highway / "south", ["km_020.jpg", "km_021.jpg"], (160, 120))
+    page.locator("#folder-input").set_input_files(str(highway))
+    expect(page.locator("#file-list .file-name")).to_have_text(
+        [f"highway/north/km_01{i}.jpg" for i in range(3)]
+        + [f"highway/south/km_02{i}.jpg" for i in range(2)]
+    )
+    held = []  # Upload-Finish waits until the screenshot shows every file done
+    page.route(
+        "**/api/tasks/*/data/",
+        lambda route: (
+            held.append(route) if "upload-finish" in route.request.headers else route.continue_()
+        ),
+    )
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#file-list .file-item[data-state='done']")).to_have_count(5)
+    expect(page.locator("#status-message")).to_contain_text("5 of 5 files uploaded")
+    for _ in range(100):  # the held request reaches the route handler while we wait
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.evaluate(  # the files section just below the sticky header
+        """() => window.scrollTo(0, Math.round(document.querySelector('[data-field~="files"]')
+            .getBoundingClientRect().top + window.scrollY - 72))"""
+    )
+    snap(page, "create-task-files")
+    held[0].continue_()
+    page.unroute("**/api/tasks/*/data/")
+    wait_task_page(page)
     expect(page.locator("#flash")).to_contain_text("Highway (project)")  # shown once
     project_task = task_by_name(api, "Highway (project)")
-    assert (project_task["project_id"], project_task["size"]) == (project["id"], 3)
+    assert (project_task["project_id"], project_task["size"]) == (project["id"], 5)
     assert [label["name"] for label in labels_of(api, task_id=project_task["id"])] == ["road"]
 
     # The tasks page lists them all, with previews and job counts.

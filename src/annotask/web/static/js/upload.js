@@ -3,6 +3,8 @@
 // most 100 MiB (`Upload-Multiple`, parts `client_files[i]`); bigger files by TUS
 // (create, 10 MiB PATCH chunks, resume from HEAD after an error); Upload-Finish
 // with the data parameters, answered with the request id to poll.
+// Each file travels under its name in the task: the base name of a picked file,
+// the relative path (`folder/sub/a.jpg`) of a file from a folder.
 
 import { ApiError, csrfHeaders, request } from './api.js';
 
@@ -11,7 +13,7 @@ export const BULK_LIMIT = 100 * MiB;
 export const TUS_CHUNK = 10 * MiB;
 const MAX_TUS_ERRORS = 3;
 
-/** Group files (in the given order) into requests of at most `limit` bytes each. */
+/** Group files (in the given order; anything with a `size`) into requests of at most `limit` bytes each. */
 export function groupFiles(files, limit = BULK_LIMIT) {
   const groups = [];
   let current = [];
@@ -45,7 +47,7 @@ function send(method, url, { headers = {}, body = null, onProgress } = {}) {
     xhr.open(method, url);
     xhr.withCredentials = true;
     for (const [key, value] of Object.entries(csrfHeaders(headers))) xhr.setRequestHeader(key, value);
-    if (onProgress) xhr.upload.addEventListener('progress', (event) => onProgress(event.loaded));
+    if (onProgress) xhr.upload.addEventListener('progress', (event) => onProgress(event.loaded, event.total));
     xhr.addEventListener('load', () => resolve(xhr));
     xhr.addEventListener('error', () => reject(new TypeError('Network error')));
     xhr.addEventListener('abort', () => reject(new TypeError('The upload was aborted')));
@@ -66,12 +68,12 @@ function samePath(location, fallbackBase) {
   return url.pathname + url.search;
 }
 
-async function tusUpload(url, file, { chunkSize, onProgress }) {
+async function tusUpload(url, file, { chunkSize, onProgress, name = file.name }) {
   const created = await send('POST', url, {
     headers: {
       'Tus-Resumable': '1.0.0',
       'Upload-Length': String(file.size),
-      'Upload-Metadata': `filename ${utf8Base64(file.name)}`,
+      'Upload-Metadata': `filename ${utf8Base64(name)}`,
       'Content-Type': 'application/json',
     },
   });
@@ -79,12 +81,12 @@ async function tusUpload(url, file, { chunkSize, onProgress }) {
   const location = created.getResponseHeader('Location');
   if (!location) throw new Error('The server did not send the upload location.');
   const chunkUrl = samePath(location, window.location.href);
-  const storedName = created.getResponseHeader('Upload-Filename') || file.name;
+  const storedName = created.getResponseHeader('Upload-Filename') || name;
   let offset = 0;
   let errors = 0;
   const recover = async (error) => {
     errors += 1;
-    if (errors >= MAX_TUS_ERRORS) throw new Error(`Too many upload errors for ${file.name}: ${error.message}`);
+    if (errors >= MAX_TUS_ERRORS) throw new Error(`Too many upload errors for ${name}: ${error.message}`);
     const head = await send('HEAD', chunkUrl, { headers: { 'Tus-Resumable': '1.0.0' } });
     if (head.status < 200 || head.status >= 300) throw new ApiError(head.status, null);
     offset = Number(head.getResponseHeader('Upload-Offset'));
@@ -122,35 +124,86 @@ async function tusUpload(url, file, { chunkSize, onProgress }) {
   return storedName;
 }
 
+/** A `File`, or `{file, name}` for a file that goes under another name (a relative path). */
+function asUpload(entry, index) {
+  const file = entry instanceof Blob ? entry : entry.file;
+  const name = entry instanceof Blob ? entry.name : entry.name ?? file.name;
+  return { file, name, size: file.size, index };
+}
+
 /**
- * Upload `files` to task `taskId` and start the data processing with `params`.
- * `onProgress(sentBytes, totalBytes)` follows the bytes. Resolves to the `rq_id`.
+ * Upload `files` (`File`s or `{file, name}`) to task `taskId` and start the data
+ * processing with `params`. `onProgress(sentBytes, totalBytes)` follows the bytes;
+ * `onFileProgress(index, sentBytes, state)` follows each file by its index in
+ * `files`, with `state` one of `uploading`, `done` (the server has it) and
+ * `failed`; it is called only when a file's bytes or state change. Resolves to
+ * the `rq_id`.
  */
-export async function uploadTaskData(taskId, files, params, { onProgress = () => {}, bulkLimit = BULK_LIMIT, chunkSize = TUS_CHUNK } = {}) {
+export async function uploadTaskData(taskId, files, params, {
+  onProgress = () => {}, onFileProgress = () => {}, bulkLimit = BULK_LIMIT, chunkSize = TUS_CHUNK,
+} = {}) {
   const url = `/api/tasks/${taskId}/data/`;
-  const total = files.reduce((sum, file) => sum + file.size, 0);
+  const uploads = files.map(asUpload);
+  const total = uploads.reduce((sum, upload) => sum + upload.size, 0);
+  const sentOf = new Array(uploads.length).fill(-1);
   let done = 0;
   const report = (current) => onProgress(Math.min(done + current, total), total);
+  const fileProgress = (upload, sent, state = 'uploading') => {
+    if (state === 'uploading' && sentOf[upload.index] === sent) return;
+    sentOf[upload.index] = sent;
+    onFileProgress(upload.index, sent, state);
+  };
 
   await request('POST', url, { headers: { 'Upload-Start': '', 'Content-Type': 'application/json' } });
-  const small = files.filter((file) => file.size <= bulkLimit);
-  const big = files.filter((file) => file.size > bulkLimit);
+  const small = uploads.filter((upload) => upload.size <= bulkLimit);
+  const big = uploads.filter((upload) => upload.size > bulkLimit);
   for (const group of groupFiles(small, bulkLimit)) {
+    const groupBytes = group.reduce((sum, upload) => sum + upload.size, 0);
+    // The body carries the parts in order: its share sent is each file's share sent.
+    const onGroupProgress = (loaded, length) => {
+      const sent = length ? Math.round(groupBytes * Math.min(1, loaded / length)) : 0;
+      let start = 0;
+      for (const upload of group) {
+        fileProgress(upload, Math.max(0, Math.min(upload.size, sent - start)));
+        start += upload.size;
+      }
+      report(sent);
+    };
     const form = new FormData();
     form.append('image_quality', String(params.image_quality ?? 70));
-    group.forEach((file, index) => form.append(`client_files[${index}]`, file, file.name));
-    const xhr = await send('POST', url, { headers: { 'Upload-Multiple': '' }, body: form, onProgress: report });
-    if (xhr.status < 200 || xhr.status >= 300) throw new ApiError(xhr.status, parseXhrBody(xhr));
-    done += group.reduce((sum, file) => sum + file.size, 0);
+    group.forEach((upload, index) => form.append(`client_files[${index}]`, upload.file, upload.name));
+    let xhr;
+    try {
+      xhr = await send('POST', url, { headers: { 'Upload-Multiple': '' }, body: form, onProgress: onGroupProgress });
+      if (xhr.status < 200 || xhr.status >= 300) throw new ApiError(xhr.status, parseXhrBody(xhr));
+    } catch (error) {
+      group.forEach((upload) => fileProgress(upload, Math.max(0, sentOf[upload.index]), 'failed'));
+      throw error;
+    }
+    group.forEach((upload) => fileProgress(upload, upload.size, 'done'));
+    done += groupBytes;
     report(0);
   }
-  for (const file of big) {
-    await tusUpload(url, file, { chunkSize, onProgress: report });
-    done += file.size;
+  for (const upload of big) {
+    try {
+      await tusUpload(url, upload.file, {
+        chunkSize,
+        name: upload.name,
+        onProgress: (sent) => {
+          fileProgress(upload, sent);
+          report(sent);
+        },
+      });
+    } catch (error) {
+      fileProgress(upload, Math.max(0, sentOf[upload.index]), 'failed');
+      throw error;
+    }
+    fileProgress(upload, upload.size, 'done');
+    done += upload.size;
     report(0);
   }
   const body = { ...params };
-  if (body.sorting_method === 'predefined') body.upload_file_order = files.map((file) => file.name);
+  if (body.sorting_method === 'predefined') body.upload_file_order = uploads.map((upload) => upload.name);
   const finished = await request('POST', url, { headers: { 'Upload-Finish': '' }, json: body });
   return finished.rq_id;
 }

@@ -1,27 +1,29 @@
 // The create-task page (reference: "Creating an annotation task"): basic
-// configuration with the labels editor, three sources of files, advanced
+// configuration with the labels editor, three sources of files (files and
+// folders from this computer, with per-file upload progress), advanced
 // configuration; client checks that mirror the server; then POST /api/tasks,
-// the data upload, and the creation request followed to its end.
+// the data upload, the creation request followed to its end, and the task page.
 
 import { ApiError, api, describe, listAll, pollRequest } from '../api.js';
 import { boot, pageId } from '../app.js';
 import { $, $$, clear, clearErrors, confirmDialog, formatBytes, h, notice, showErrors, toast } from '../dom.js';
+import { droppedItems, pickedItems } from '../dropped-files.js';
+import { FileList } from '../file-list.js';
 import { LabelsEditor } from '../labels-editor.js';
 import { ShareTree } from '../share-tree.js';
 import { startTaskData, uploadTaskData } from '../upload.js';
 import { checkIssueTracker, checkRepository, integerField, parseRemoteUrls } from '../validate.js';
 
 const form = $('#create-task');
-const LIST_LIMIT = 100;
 const state = {
   source: 'local',
-  files: [],
   taskId: null,
   busy: false,
   projects: new Map(),
 };
 let labelsEditor;
 let shareTree;
+let fileList;
 
 // ---- sources of files ----------------------------------------------------------
 
@@ -51,41 +53,16 @@ function setUpTabs() {
   });
 }
 
-function addFiles(fileList) {
-  const byName = new Map(state.files.map((file) => [file.name, file]));
-  for (const file of fileList) byName.set(file.name, file); // the server stores basenames
-  state.files = [...byName.values()];
-  renderFiles();
-}
-
-function renderFiles() {
-  const list = clear($('#file-list'));
-  const total = state.files.reduce((sum, file) => sum + file.size, 0);
-  $('#file-summary').hidden = state.files.length === 0;
-  $('#file-count').textContent = `${state.files.length} ${state.files.length === 1 ? 'file' : 'files'}, ${formatBytes(total)}`;
-  state.files.slice(0, LIST_LIMIT).forEach((file) => {
-    list.append(h('li', { class: 'file-item' },
-      h('span', { class: 'file-name', text: file.name }),
-      h('span', { class: 'file-size muted', text: formatBytes(file.size) }),
-      h('button', {
-        type: 'button', class: 'icon-button', 'aria-label': `Remove ${file.name}`, title: 'Remove', text: '×',
-        onClick: () => {
-          state.files = state.files.filter((item) => item !== file);
-          renderFiles();
-        },
-      })));
-  });
-  if (state.files.length > LIST_LIMIT) {
-    list.append(h('li', { class: 'file-item muted', text: `… and ${state.files.length - LIST_LIMIT} more` }));
-  }
-}
-
 function setUpFiles() {
-  const input = $('#file-input');
-  input.addEventListener('change', () => {
-    addFiles(input.files);
-    input.value = '';
-  });
+  fileList = new FileList($('#file-list'), $('#file-summary'));
+  for (const id of ['#file-input', '#folder-input']) {
+    const input = $(id);
+    input.addEventListener('change', () => {
+      fileList.add(pickedItems(input.files));
+      input.value = '';
+    });
+  }
+  $('#pick-folder').addEventListener('click', () => $('#folder-input').click());
   const zone = $('#dropzone');
   for (const name of ['dragenter', 'dragover']) {
     zone.addEventListener(name, (event) => {
@@ -98,13 +75,18 @@ function setUpFiles() {
   }
   zone.addEventListener('drop', (event) => {
     event.preventDefault();
-    const files = [...(event.dataTransfer?.files || [])].filter((file) => file.size > 0 || file.type);
-    addFiles(files);
+    if (state.busy) return;
+    droppedItems(event.dataTransfer)
+      .then((items) => fileList.add(items))
+      .catch((error) => showErrors(form, { files: [`Could not read the dropped folder: ${error.message}`] }));
   });
-  $('#clear-files').addEventListener('click', () => {
-    state.files = [];
-    renderFiles();
-  });
+  $('#clear-files').addEventListener('click', () => fileList.clear());
+}
+
+/** While files are sent, the selection is fixed (the progress refers to it). */
+function lockFiles(locked) {
+  fileList.lock(locked);
+  for (const id of ['#file-input', '#folder-input', '#pick-folder', '#clear-files']) $(id).disabled = locked;
 }
 
 // ---- project and labels ----------------------------------------------------------
@@ -227,9 +209,10 @@ function readForm() {
   else if (chunk.value !== null) data.chunk_size = chunk.value;
 
   if (state.source === 'local') {
-    const manifests = state.files.filter((file) => file.name.toLowerCase().endsWith('.jsonl'));
-    if (!state.files.length) fail('files', 'Select at least one file.');
-    else if (manifests.length === state.files.length) fail('files', 'Select the media files as well as the manifest.');
+    const files = fileList.uploadItems();
+    const manifests = files.filter((item) => item.name.toLowerCase().endsWith('.jsonl'));
+    if (!files.length) fail('files', 'Select at least one file.');
+    else if (manifests.length === files.length) fail('files', 'Select the media files as well as the manifest.');
     if (manifests.length > 1) fail('files', 'Only one manifest file can be attached.');
     if (manifests.length && !data.use_cache) fail('files', 'A manifest file can only be attached with “Use cache” on.');
   } else if (state.source === 'share') {
@@ -272,11 +255,12 @@ function setStatus(title, message, progress, kind = '') {
 function lockTaskFields(locked) {
   $('#task-fields').disabled = locked;
   for (const id of ['#segment-size', '#overlap', '#bug-tracker', '#subset', '#dataset-repo']) $(id).disabled = locked;
-  $('#submit').textContent = locked ? 'Retry upload' : 'Submit';
+  if (!locked) $('#submit').textContent = 'Submit';
 }
 
 function creationFailed(reason) {
   setStatus('Creation failed', reason, 0, 'failed');
+  $('#submit').textContent = 'Retry upload';
   $('#status-actions').hidden = false;
   $('#retry-hint').textContent = `Task #${state.taskId} exists without data. Fix the files or the options and press “Retry upload”, or delete the task.`;
 }
@@ -287,6 +271,41 @@ function rememberRepository(taskId, repository) {
     localStorage.setItem(`annotask.datasetRepository.${taskId}`, repository);
   } catch {
     // storage may be unavailable (private mode): the value is only informative
+  }
+}
+
+/** Send the chosen files with per-file and overall progress; resolves to the request id. */
+async function uploadFiles(data) {
+  const count = fileList.length;
+  let bytes = '';
+  const show = () => {
+    const { done, failed } = fileList.counts();
+    const files = `${done} of ${count} ${count === 1 ? 'file' : 'files'} uploaded${failed ? `, ${failed} failed` : ''}`;
+    return `${bytes}${bytes ? ' · ' : ''}${files}`;
+  };
+  let fraction = 0;
+  let frame = null; // the status line follows at most once a frame, like the rows
+  const update = () => {
+    frame = null;
+    setStatus('Uploading files', show(), fraction);
+  };
+  lockFiles(true);
+  fileList.resetProgress();
+  setStatus('Uploading files', show(), 0);
+  try {
+    return await uploadTaskData(state.taskId, fileList.uploadItems(), data, {
+      onProgress: (sent, total) => {
+        bytes = `${formatBytes(sent)} of ${formatBytes(total)}`;
+        fraction = total ? sent / total : 1;
+        frame ??= requestAnimationFrame(update);
+      },
+      onFileProgress: (index, sent, fileState) => fileList.progress(index, sent, fileState),
+    });
+  } finally {
+    if (frame !== null) cancelAnimationFrame(frame);
+    fileList.flush();
+    update();
+    lockFiles(false);
   }
 }
 
@@ -319,10 +338,7 @@ async function submit() {
     let rqId;
     try {
       if (state.source === 'local') {
-        setStatus('Uploading files', '', 0);
-        rqId = await uploadTaskData(state.taskId, state.files, data, {
-          onProgress: (sent, total) => setStatus('Uploading files', `${formatBytes(sent)} of ${formatBytes(total)}`, total ? sent / total : 1),
-        });
+        rqId = await uploadFiles(data);
       } else {
         setStatus('Sending the request', '', null);
         rqId = await startTaskData(state.taskId, data);
@@ -343,7 +359,7 @@ async function submit() {
     setStatus('Done', 'The task has been created.', 1, 'finished');
     state.done = true;
     sessionStorage.setItem('annotask.flash', `Task #${state.taskId} “${task.name}” has been created.`);
-    window.location.assign('/tasks');
+    window.location.assign(`/tasks/${state.taskId}`);
   } catch (error) {
     creationFailed(error.message);
   } finally {

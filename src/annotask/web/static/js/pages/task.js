@@ -272,8 +272,17 @@ async function deleteTask() {
   window.location.assign(task.project_id != null ? `/projects/${task.project_id}` : '/tasks');
 }
 
+/** The message a page that led here left (e.g. "Task #3 has been created."), shown once. */
+function showFlash() {
+  const message = sessionStorage.getItem('annotask.flash');
+  if (!message) return;
+  sessionStorage.removeItem('annotask.flash');
+  notice($('#flash'), message, 'success');
+}
+
 async function main() {
   await boot();
+  showFlash();
   try {
     [task, users] = await Promise.all([api.get(`/api/tasks/${taskId}`), listAll('/api/users').catch(() => [])]);
   } catch (error) {
