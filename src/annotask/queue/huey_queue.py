@@ -8,17 +8,24 @@ import threading
 from huey import Huey, RedisHuey, SqliteHuey
 
 from annotask.queue.base import RequestRunner
+from annotask.queue.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 
 TASK_NAME = "annotask.run_request"
+POLL_SECONDS = 0.1  # how long an idle consumer waits between polls of the SQLite queue
+REDIS_BLOCK_SECONDS = 0.5  # how long one blocking Redis read waits (bounds stop latency)
 
 
 class HueyQueue:
     """A ``JobQueue`` over any Huey storage."""
 
-    def __init__(self, huey: Huey) -> None:
+    def __init__(
+        self, huey: Huey, wakeup: Wakeup | None = None, *, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self._huey = huey
+        self._wakeup = wakeup
+        self._poll_seconds = poll_seconds
         self._runner: RequestRunner | None = None
         self._stop = threading.Event()
         self._task = huey.task(name=TASK_NAME, retries=0)(self._run)
@@ -30,6 +37,8 @@ class HueyQueue:
 
     def enqueue(self, request_id: str) -> None:
         self._task(request_id)
+        if self._wakeup is not None:
+            self._wakeup.notify()
 
     def consume(self, runner: RequestRunner, concurrency: int) -> None:
         """Run jobs on ``concurrency`` threads until ``stop`` is called.
@@ -47,10 +56,15 @@ class HueyQueue:
                 message = self._huey.dequeue()
             except Exception:  # the store may be briefly unavailable
                 log.exception("dequeue failed")
-                message = None
+                sem.release()
+                self._stop.wait(1.0)
+                continue
             if message is None:
                 sem.release()
-                self._stop.wait(0.1)
+                if self._wakeup is not None:
+                    self._wakeup.wait(self._poll_seconds)
+                else:  # Redis: dequeue itself blocks until a job or its read timeout
+                    self._stop.wait(0.01)
                 continue
 
             def work(msg=message) -> None:
@@ -66,6 +80,8 @@ class HueyQueue:
             threads = [t for t in threads if t.is_alive()] + [thread]
         for thread in threads:
             thread.join()
+        if self._wakeup is not None:
+            self._wakeup.close()
 
     def stop(self) -> None:
         self._stop.set()
@@ -81,9 +97,16 @@ def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") ->
     take each other's jobs.
     """
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        huey: Huey = RedisHuey(namespace, url=queue_url, results=False)
-    elif queue_url:
+        # A blocking read (BRPOP): a worker takes a job the moment it is queued.
+        huey: Huey = RedisHuey(
+            namespace,
+            url=queue_url,
+            results=False,
+            blocking=True,
+            read_timeout=REDIS_BLOCK_SECONDS,
+        )
+        return HueyQueue(huey)
+    if queue_url:
         raise ValueError(f"Unsupported queue URL {queue_url!r}: use redis://... or leave empty")
-    else:
-        huey = SqliteHuey("annotask", filename=sqlite_path, timeout=30, results=False)
-    return HueyQueue(huey)
+    huey = SqliteHuey("annotask", filename=sqlite_path, timeout=30, results=False)
+    return HueyQueue(huey, Wakeup(sqlite_path))
