@@ -10,6 +10,7 @@ from annotask import __version__
 from annotask.api.errors import install_error_handlers
 from annotask.api.limits import BodySizeLimit
 from annotask.api.routers import ROUTERS
+from annotask.gc_tuning import freeze_startup_objects
 from annotask.services import Services
 from annotask.settings import Settings
 from annotask.web import mount_web
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        freeze_startup_objects()
         yield
         services.close()
 

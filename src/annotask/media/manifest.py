@@ -61,6 +61,24 @@ class ImageEntry:
     def path(self) -> str:
         return self.name + self.extension
 
+    def to_line(self) -> str:
+        """This entry as one manifest line (what ``_dump(self.to_json())`` gives).
+
+        The plain case (no context images, no checksum) is formatted directly:
+        manifests are written for every task, and a 10,000-image task would
+        otherwise spend most of its creation encoding small dicts.
+        """
+        if self.related_images or self.checksum is not None:
+            return _dump(self.to_json())
+        name = _ENCODE(self.name)
+        extension = _ENCODE(self.extension)
+        if self.width is None or self.height is None:
+            return f'{{"name":{name},"extension":{extension}}}\n'
+        return (
+            f'{{"name":{name},"extension":{extension},'
+            f'"width":{int(self.width)},"height":{int(self.height)}}}\n'
+        )
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "extension": self.extension}
         if self.width is not None and self.height is not None:
@@ -96,8 +114,12 @@ def image_entry_for(path: str, width: int | None, height: int | None, **extra: A
     return ImageEntry(name=stem, extension=ext, width=width, height=height, **extra)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ENCODE = _ENCODER.encode
+
+
 def _dump(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return _ENCODE(data) + "\n"
 
 
 def write_image_manifest(out: str | os.PathLike[str], entries: Iterable[ImageEntry | None]) -> int:
@@ -110,7 +132,7 @@ def write_image_manifest(out: str | os.PathLike[str], entries: Iterable[ImageEnt
         fp.write(_dump({"version": MANIFEST_VERSION}))
         fp.write(_dump({"type": ManifestType.IMAGES.value}))
         for entry in entries:
-            fp.write(_dump(entry.to_json() if entry is not None else {}))
+            fp.write(entry.to_line() if entry is not None else "{}\n")
             count += 1
     return count
 

@@ -36,6 +36,7 @@ from annotask.domain.requests import (
     Progress,
     WorkerStopping,
 )
+from annotask.gc_tuning import freeze_startup_objects
 from annotask.media.errors import MediaError
 from annotask.security.errors import UnsafeInput
 from annotask.services import Services
@@ -313,6 +314,7 @@ def run_worker(
     """Run a worker until ``stop`` is set or SIGTERM/SIGINT arrives (``annotask worker``)."""
     import annotask.worker.jobs  # noqa: F401 - registers every handler in this process
 
+    freeze_startup_objects()
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
