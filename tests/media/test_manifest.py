@@ -208,3 +208,19 @@ def test_check_manifest_mapping() -> None:
     with pytest.raises(MediaError, match="Incorrect file mapping"):
         check_manifest_mapping(["dir/a.jpg", "b.gif", "c.png", "d.png"], entries)
     assert Keyframe(1, 2) < Keyframe(2, 0)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        ImageEntry('dir/"quoted" снимок\\1', ".jpg", 1920, 1080),
+        ImageEntry("no-size", ".png"),
+        ImageEntry("ctx", ".jpg", 4, 3, related_images=("b.jpg", "a.jpg")),
+        ImageEntry("sum", ".jpg", 4, 3, checksum="abc"),
+    ],
+)
+def test_fast_manifest_lines_are_the_json_lines(entry: ImageEntry) -> None:
+    line = entry.to_line()
+    assert line.endswith("\n") and "\n" not in line[:-1]
+    assert json.loads(line) == entry.to_json()
+    assert line == json.dumps(entry.to_json(), separators=(",", ":"), ensure_ascii=False) + "\n"
