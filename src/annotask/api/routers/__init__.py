@@ -4,9 +4,11 @@ from annotask.api.routers import (
     annotations,
     auth,
     datasets,
+    functions,
     job_data,
     jobs,
     labels,
+    lambda_requests,
     projects,
     requests,
     server,
@@ -28,4 +30,6 @@ ROUTERS = [
     requests.router,
     annotations.router,
     datasets.router,
+    functions.router,
+    lambda_requests.router,
 ]

@@ -11,6 +11,7 @@ from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.tasks import TaskPatch, TaskWrite, task_read
 from annotask.domain import tasks
+from annotask.domain.task_data.start import latest_creations
 
 router = CvatRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -61,3 +62,27 @@ def delete_task(task_id: int, caller: CurrentCaller, db: Db, services: ServicesD
     task = tasks.get_task_for_change(db, caller.user, task_id)
     tasks.delete_task(db, services.settings, task)
     return Response(status_code=204)
+
+
+# The legacy ``RqStatus`` states of CVAT's old ``GET /api/tasks/{id}/status``.
+LEGACY_STATES = {
+    "queued": "Queued",
+    "started": "Started",
+    "finished": "Finished",
+    "failed": "Failed",
+}
+
+
+@router.get("/{task_id}/status")
+def task_status(task_id: int, caller: CurrentCaller, db: Db) -> dict:
+    """CVAT's deprecated status of the task's data creation: ``Finished`` when
+    nothing was ever started (as CVAT answers for a missing job)."""
+    task = tasks.get_task(db, caller.user, task_id)
+    creation = latest_creations(db, [task.id]).get(task.id)
+    if creation is None:
+        return {"state": "Finished", "message": "", "progress": 0.0}
+    return {
+        "state": LEGACY_STATES.get(creation.status, "Queued"),
+        "message": creation.message or "",
+        "progress": float(creation.progress or 0.0),
+    }

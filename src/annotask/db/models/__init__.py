@@ -1,6 +1,7 @@
 """All SQLAlchemy models; importing this module registers every table."""
 
 from annotask.db.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from annotask.db.models.functions import AnnotationRequest, Function
 from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
 from annotask.db.models.requests import BackgroundRequest, Upload
 from annotask.db.models.tasks import Data, Frame, Job, Segment, Task, Video
@@ -8,11 +9,13 @@ from annotask.db.models.users import AccessToken, AuthToken, LoginFailure, Sessi
 
 __all__ = [
     "AccessToken",
+    "AnnotationRequest",
     "AttributeSpec",
     "AuthToken",
     "BackgroundRequest",
     "Data",
     "Frame",
+    "Function",
     "Job",
     "Label",
     "LabeledImage",

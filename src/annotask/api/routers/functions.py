@@ -1,0 +1,230 @@
+"""``/api/functions``: native functions and the queues their agents work from.
+
+What ``cvat-cli function create-native|delete|run-agent`` call: create, read,
+list and delete functions; and, for agents (the function's owner or an admin),
+``queues/function:<id>/watch`` (a server-sent event stream announcing new
+requests), ``requests/acquire``, ``requests/<id>/update|complete|fail``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from annotask.api.body import read_json
+from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.pagination import paginate_query
+from annotask.api.routing import CvatRouter
+from annotask.api.schemas.common import BasicUser, ReadModel, basic_user
+from annotask.api.urls import absolute
+from annotask.db.models import Function, User
+from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.functions import agents, registry
+from annotask.services import Services
+
+router = CvatRouter(prefix="/api/functions", tags=["functions"])
+
+# The event stream: how often it looks for new requests, how often it sends a
+# keep-alive comment, how long one connection lasts, and the client's reconnection delay.
+WATCH_POLL_SECONDS = 1.0
+WATCH_KEEPALIVE_SECONDS = 20.0
+WATCH_MAX_SECONDS = 3600.0
+WATCH_RETRY_MS = 5000
+
+
+class FunctionRead(ReadModel):
+    id: int
+    url: str
+    name: str
+    provider: str
+    kind: str
+    visibility: str
+    description: str
+    owner: BasicUser | None = None
+    created_date: datetime
+    updated_date: datetime
+
+
+def function_read(request: Request, function: Function, owner: User | None) -> dict:
+    """The function as the agent reads it: common fields plus its kind's fields
+    (``labels_v2``; ``min_pos_points``...; ``supported_shape_types``)."""
+    body = FunctionRead(
+        id=function.id,
+        url=absolute(request, f"/api/functions/{function.id}"),
+        name=function.name,
+        provider=function.provider,
+        kind=function.kind,
+        visibility=function.visibility,
+        description=function.description or "",
+        owner=basic_user(request, owner),
+        created_date=function.created_date,
+        updated_date=function.updated_date,
+    ).model_dump(mode="json")
+    body.update(function.spec or {})
+    return body
+
+
+def _owners(db: Session, functions: list[Function]) -> dict[int, User]:
+    ids = {f.owner_id for f in functions if f.owner_id}
+    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+async def json_object(request: Request) -> dict:
+    """The JSON body, which must be an object (an empty body reads as ``{}``)."""
+    raw = await read_json(request)
+    if not isinstance(raw, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    return raw
+
+
+Body = Annotated[dict, Depends(json_object)]
+
+
+@router.post("", status_code=201)
+def create_function(request: Request, caller: CurrentCaller, db: Db, body: Body) -> dict:
+    function = registry.create_function(db, caller.user, body)
+    return function_read(request, function, caller.user)
+
+
+@router.get("")
+def list_functions(request: Request, caller: CurrentCaller, db: Db) -> dict:
+    query = registry.list_functions(caller.user, request.query_params)
+    owners: dict[int, User] = {}
+
+    def serialize(function: Function) -> dict:
+        if function.owner_id and function.owner_id not in owners:
+            owners.update(_owners(db, [function]))
+        return function_read(request, function, owners.get(function.owner_id or 0))
+
+    return paginate_query(request, db, query, serialize)
+
+
+@router.get("/{function_id}")
+def retrieve_function(function_id: int, request: Request, caller: CurrentCaller, db: Db) -> dict:
+    function = registry.get_function(db, caller.user, function_id)
+    return function_read(request, function, _owners(db, [function]).get(function.owner_id or 0))
+
+
+@router.delete("/{function_id}", status_code=204)
+def delete_function(function_id: int, caller: CurrentCaller, db: Db) -> Response:
+    """The CLI reads 404 as "not found" and goes on with the next id."""
+    registry.delete_function(db, caller.user, function_id)
+    return Response(status_code=204)
+
+
+# ---- the queue of a function, for its agents ------------------------------------------
+
+
+def _release_expired(services: Services) -> None:
+    agents.release_expired(services.sessions, services.read_sessions)
+
+
+@router.post("/queues/{queue_id}/requests/acquire")
+def acquire_request(
+    queue_id: str, caller: CurrentCaller, db: Db, services: ServicesDep, body: Body
+) -> dict:
+    """``{"ar_assignment": {"ar_id", "ar_params"}}``, or ``{"ar_assignment": null}``
+    when nothing is waiting in that category."""
+    function_id = agents.queue_function_id(queue_id)
+    _release_expired(services)  # before this request's own transaction begins
+    assignment = agents.acquire(
+        db, caller.user, function_id, body.get("agent_id"), body.get("request_category")
+    )
+    if assignment is None:
+        return {"ar_assignment": None}
+    return {"ar_assignment": {"ar_id": assignment.ar_id, "ar_params": assignment.ar_params}}
+
+
+@router.post("/queues/{queue_id}/requests/{request_id}/update")
+def update_request(
+    queue_id: str, request_id: str, caller: CurrentCaller, db: Db, body: Body
+) -> dict:
+    """Progress (0..1) from the agent; renews its lease."""
+    function_id = agents.queue_function_id(queue_id)
+    agents.update_progress(
+        db, caller.user, function_id, request_id, body.get("agent_id"), body.get("progress")
+    )
+    return {}
+
+
+@router.post("/queues/{queue_id}/requests/{request_id}/complete")
+def complete_request(
+    queue_id: str, request_id: str, caller: CurrentCaller, services: ServicesDep, body: Body
+) -> dict:
+    """The agent's result: annotations saved on the task, request finished. The
+    domain owns the transactions: a refused result still fails the request."""
+    function_id = agents.queue_function_id(queue_id)
+    agents.complete(services.sessions, caller.user, function_id, request_id, body)
+    return {}
+
+
+@router.post("/queues/{queue_id}/requests/{request_id}/fail")
+def fail_request(queue_id: str, request_id: str, caller: CurrentCaller, db: Db, body: Body) -> dict:
+    function_id = agents.queue_function_id(queue_id)
+    agents.fail(
+        db, caller.user, function_id, request_id, body.get("agent_id"), body.get("exc_info")
+    )
+    return {}
+
+
+@router.get("/queues/{queue_id}/watch")
+async def watch_queue(
+    queue_id: str, caller: CurrentCaller, services: ServicesDep
+) -> StreamingResponse:
+    """Server-sent events: ``newrequest`` with ``{"request_category": "batch"}``
+    whenever a request the agent could acquire appears. The stream ends after an
+    hour, or when the function is deleted; the agent reconnects by itself."""
+    function_id = agents.queue_function_id(queue_id)
+
+    def check() -> None:
+        with services.read_sessions() as db, db.begin():
+            registry.get_function_for_manage(db, caller.user, function_id)
+
+    await run_in_threadpool(check)
+    return StreamingResponse(
+        _events(services, caller.user, function_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _pending(services: Services, user: User, function_id: int) -> list[str] | None:
+    """The acquirable request ids, or None once the function is gone."""
+    _release_expired(services)
+    with services.read_sessions() as db, db.begin():
+        try:
+            registry.get_function_for_manage(db, user, function_id)
+        except NotFound:
+            return None
+        return agents.pending_ids(db, function_id)
+
+
+async def _events(services: Services, user: User, function_id: int) -> AsyncIterator[str]:
+    # No blank line may follow the retry field: a blank line ends an event, and
+    # the agent warns about events without a type.
+    yield f"retry: {WATCH_RETRY_MS}\n"
+    started = last_sent = time.monotonic()
+    announced: set[str] = set()
+    while time.monotonic() - started < WATCH_MAX_SECONDS:
+        pending = await run_in_threadpool(_pending, services, user, function_id)
+        if pending is None:
+            return
+        if set(pending) - announced:
+            data = json.dumps({"request_category": "batch"})
+            yield f"event: newrequest\ndata: {data}\n\n"
+            last_sent = time.monotonic()
+        announced = set(pending)
+        if time.monotonic() - last_sent >= WATCH_KEEPALIVE_SECONDS:
+            yield ": keep-alive\n"
+            last_sent = time.monotonic()
+        await asyncio.sleep(WATCH_POLL_SECONDS)

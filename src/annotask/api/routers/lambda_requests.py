@@ -1,0 +1,138 @@
+"""``/api/lambda``: CVAT's lambda API, backed by native functions and their agents.
+
+``GET /api/lambda/functions`` lists the native functions the caller may run;
+``POST /api/lambda/requests`` runs a detector on a whole task
+(``{"function": "<id or name>", "task": N, "cleanup": ..., "threshold": ...,
+"mapping": ..., "conv_mask_to_poly": ...}``) and answers CVAT's ``FunctionCall``;
+``GET /api/lambda/requests[/{id}]`` follows it; ``DELETE`` cancels it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from annotask.api.body import read_json
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
+from annotask.api.routing import CvatRouter
+from annotask.api.schemas.common import ReadModel
+from annotask.db.models import AnnotationRequest, Function
+from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.functions import agents, registry, runs
+
+router = CvatRouter(prefix="/api/lambda", tags=["lambda"])
+
+
+class FunctionCallParams(ReadModel):
+    id: str | None
+    task: int | None
+    threshold: float | None
+
+
+class FunctionCall(ReadModel):
+    id: str
+    function: FunctionCallParams
+    status: str
+    progress: int
+    enqueued: datetime | None
+    started: datetime | None
+    ended: datetime | None
+    exc_info: str | None
+
+
+def function_call(request: AnnotationRequest) -> dict:
+    """CVAT's ``FunctionCall``: progress in percent, the failure reason in ``exc_info``."""
+    return FunctionCall(
+        id=request.id,
+        function=FunctionCallParams(
+            id=str(request.function_id) if request.function_id is not None else None,
+            task=request.task_id,
+            threshold=request.threshold,
+        ),
+        status=request.status,
+        progress=round(100 * min(1.0, max(0.0, request.progress or 0.0))),
+        enqueued=request.created_date,
+        started=request.started_date,
+        ended=request.finished_date,
+        exc_info=(request.message or "Unknown error") if request.status == "failed" else None,
+    ).model_dump(mode="json")
+
+
+def lambda_function(function: Function) -> dict:
+    """A native function in the shape of CVAT's lambda functions (``id`` is a string)."""
+    return {
+        "id": str(function.id),
+        "name": function.name,
+        "kind": function.kind,
+        "provider": function.provider,
+        "description": function.description or "",
+        "version": 1,
+        "labels_v2": [],
+        **(function.spec or {}),
+    }
+
+
+async def raw_body(request: Request) -> Any:
+    return await read_json(request)
+
+
+@router.get("/functions")
+def list_functions(caller: CurrentCaller, db: Db) -> list[dict]:
+    query = registry.list_functions(caller.user, {"sort": "id"})
+    return [lambda_function(f) for f in db.scalars(query)]
+
+
+def _function(db: Session, caller: Caller, func_id: str) -> Function:
+    if not func_id.isdigit():
+        raise NotFound(f"Function {func_id!r} not found.")
+    return registry.get_function(db, caller.user, int(func_id))
+
+
+@router.get("/functions/{func_id}")
+def retrieve_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
+    return lambda_function(_function(db, caller, func_id))
+
+
+@router.post("/functions/{func_id}")
+def call_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
+    """CVAT's immediate call (one frame, from an annotation view): not available."""
+    function = _function(db, caller, func_id)
+    raise ValidationFailed(
+        f"Calling function #{function.id} ({function.kind}) on a single frame is not "
+        "supported yet: run it on a whole task with POST /api/lambda/requests."
+    )
+
+
+@router.post("/requests")
+def create_request(
+    caller: CurrentCaller,
+    db: Db,
+    services: ServicesDep,
+    body: Annotated[Any, Depends(raw_body)],
+) -> dict:
+    """Queue a run for the function's agents; 200 with the ``FunctionCall``, as CVAT."""
+    retention = timedelta(hours=services.settings.request_retention_hours)
+    created = runs.create_request(db, caller.user, body, retention=retention)
+    return function_call(created)
+
+
+@router.get("/requests")
+def list_requests(caller: CurrentCaller, db: Db, services: ServicesDep) -> list[dict]:
+    agents.release_expired(services.sessions, services.read_sessions)
+    return [function_call(r) for r in runs.list_requests(db, caller.user)]
+
+
+@router.get("/requests/{request_id}")
+def retrieve_request(request_id: str, caller: CurrentCaller, db: Db, services: ServicesDep) -> dict:
+    agents.release_expired(services.sessions, services.read_sessions)
+    return function_call(runs.get_request(db, caller.user, request_id))
+
+
+@router.delete("/requests/{request_id}", status_code=204)
+def delete_request(request_id: str, caller: CurrentCaller, db: Db) -> Response:
+    """Cancel an unfinished request, or remove an ended one."""
+    runs.cancel_request(db, caller.user, request_id)
+    return Response(status_code=204)
