@@ -269,7 +269,10 @@ def b4_cached_chunks(
         ratio,
         ">= 0.5x",
         ratio >= 0.5,
-        ["annotask: uvicorn, every request authenticated (token) and checked in the database"],
+        [
+            f"annotask: `annotask serve --workers {os.cpu_count()}` (uvicorn), every request "
+            "authenticated (token) and checked in the database; nginx: `worker_processes auto`"
+        ],
     )
 
 
