@@ -259,13 +259,7 @@ def complete(
     try:
         with sessions() as db, db.begin():
             get_function_for_manage(db, user, function_id)
-            request = db.get(AnnotationRequest, request_id)
-            if (
-                request is not None
-                and request.function_id == function_id
-                and request.status == "finished"
-                and request.agent_id == agent_id
-            ):
+            if _already(db, function_id, request_id, agent_id, "finished"):
                 return
             request = _held(db, function_id, request_id, agent_id, lock=True)
             result = _annotations(body)
@@ -304,16 +298,22 @@ def fail(
     get_function_for_manage(db, user, function_id)
     agent_id = check_agent_id(agent_id)
     message = exc_info if isinstance(exc_info, str) and exc_info else "The agent failed"
-    request = db.get(AnnotationRequest, request_id)
-    if (
-        request is not None
-        and request.function_id == function_id
-        and request.status == "failed"
-        and request.agent_id == agent_id
-    ):
+    if _already(db, function_id, request_id, agent_id, "failed"):
         return
     _held(db, function_id, request_id, agent_id)
     _fail(db, function_id, request_id, agent_id, message)
+
+
+def _already(db: Session, function_id: int, request_id: str, agent_id: str, status: str) -> bool:
+    """True when this agent's request already ended with ``status``: a repeated
+    ``complete`` or ``fail`` (the client retries) is then a no-op."""
+    request = db.get(AnnotationRequest, request_id)
+    return (
+        request is not None
+        and request.function_id == function_id
+        and request.status == status
+        and request.agent_id == agent_id
+    )
 
 
 def _fail(db: Session, function_id: int, request_id: str, agent_id: str, message: str) -> None:
