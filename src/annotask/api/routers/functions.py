@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -25,8 +24,7 @@ from annotask.api.body import read_json
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.pagination import paginate_query
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.common import BasicUser, ReadModel, basic_user
-from annotask.api.urls import absolute
+from annotask.api.schemas.functions import function_read
 from annotask.db.models import Function, User
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.functions import agents, registry
@@ -40,38 +38,6 @@ WATCH_POLL_SECONDS = 1.0
 WATCH_KEEPALIVE_SECONDS = 20.0
 WATCH_MAX_SECONDS = 3600.0
 WATCH_RETRY_MS = 5000
-
-
-class FunctionRead(ReadModel):
-    id: int
-    url: str
-    name: str
-    provider: str
-    kind: str
-    visibility: str
-    description: str
-    owner: BasicUser | None = None
-    created_date: datetime
-    updated_date: datetime
-
-
-def function_read(request: Request, function: Function, owner: User | None) -> dict:
-    """The function as the agent reads it: common fields plus its kind's fields
-    (``labels_v2``; ``min_pos_points``...; ``supported_shape_types``)."""
-    body = FunctionRead(
-        id=function.id,
-        url=absolute(request, f"/api/functions/{function.id}"),
-        name=function.name,
-        provider=function.provider,
-        kind=function.kind,
-        visibility=function.visibility,
-        description=function.description or "",
-        owner=basic_user(request, owner),
-        created_date=function.created_date,
-        updated_date=function.updated_date,
-    ).model_dump(mode="json")
-    body.update(function.spec or {})
-    return body
 
 
 def _owners(db: Session, functions: list[Function]) -> dict[int, User]:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -18,61 +18,12 @@ from sqlalchemy.orm import Session
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.common import ReadModel
-from annotask.db.models import AnnotationRequest, Function
+from annotask.api.schemas.functions import function_call, lambda_function
+from annotask.db.models import Function
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.functions import agents, registry, runs
 
 router = CvatRouter(prefix="/api/lambda", tags=["lambda"])
-
-
-class FunctionCallParams(ReadModel):
-    id: str | None
-    task: int | None
-    threshold: float | None
-
-
-class FunctionCall(ReadModel):
-    id: str
-    function: FunctionCallParams
-    status: str
-    progress: int
-    enqueued: datetime | None
-    started: datetime | None
-    ended: datetime | None
-    exc_info: str | None
-
-
-def function_call(request: AnnotationRequest) -> dict:
-    """CVAT's ``FunctionCall``: progress in percent, the failure reason in ``exc_info``."""
-    return FunctionCall(
-        id=request.id,
-        function=FunctionCallParams(
-            id=str(request.function_id) if request.function_id is not None else None,
-            task=request.task_id,
-            threshold=request.threshold,
-        ),
-        status=request.status,
-        progress=round(100 * min(1.0, max(0.0, request.progress or 0.0))),
-        enqueued=request.created_date,
-        started=request.started_date,
-        ended=request.finished_date,
-        exc_info=(request.message or "Unknown error") if request.status == "failed" else None,
-    ).model_dump(mode="json")
-
-
-def lambda_function(function: Function) -> dict:
-    """A native function in the shape of CVAT's lambda functions (``id`` is a string)."""
-    return {
-        "id": str(function.id),
-        "name": function.name,
-        "kind": function.kind,
-        "provider": function.provider,
-        "description": function.description or "",
-        "version": 1,
-        "labels_v2": [],
-        **(function.spec or {}),
-    }
 
 
 async def raw_body(request: Request) -> Any:
