@@ -79,7 +79,7 @@ def test_manifest_with_pdf_is_refused() -> None:
 
 
 def test_point_clouds_and_loose_images_are_refused() -> None:
-    with pytest.raises(MediaError, match="Combined data types"):
+    with pytest.raises(MediaError, match="Combined media types are not supported"):
         classify_media(["a.pcd", "b.jpg"])
 
 

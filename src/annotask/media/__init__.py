@@ -26,7 +26,10 @@ Public API
                   :func:`restore_order_from_manifest`, :func:`check_manifest_mapping`
     Task frames   :func:`parse_frame_filter`, :func:`frame_range`,
                   :func:`image_chunk_size`, :func:`video_chunk_size`, :func:`sort_files`
-    Previews      :func:`make_preview`
+    Point clouds  :func:`read_pcd_header` -> :class:`PcdHeader`, :func:`probe_point_cloud`,
+                  :func:`convert_kitti_bin`, :func:`pcd_name_for_bin`,
+                  :func:`match_point_cloud_context` (3D context-image layouts)
+    Previews      :func:`make_preview`, :func:`point_cloud_preview`
     PDF           ``annotask.media.pdf.render_pdf`` (needs the optional pypdfium2)
 """
 
@@ -54,7 +57,13 @@ from .images import (
     set_pixel_limit,
 )
 from .jpeg import estimate_quality
-from .kinds import MediaKind, MediaSelection, classify_media, media_kind
+from .kinds import (
+    MediaKind,
+    MediaSelection,
+    classify_media,
+    match_point_cloud_context,
+    media_kind,
+)
 from .manifest import (
     ImageEntry,
     ManifestHeader,
@@ -71,7 +80,14 @@ from .manifest import (
     write_video_manifest,
 )
 from .parallel import ordered_map
-from .preview import make_preview
+from .point_cloud import (
+    PcdHeader,
+    convert_kitti_bin,
+    pcd_name_for_bin,
+    probe_point_cloud,
+    read_pcd_header,
+)
+from .preview import make_preview, point_cloud_preview
 from .sorting import SortingMethod, sort_files
 from .video import Keyframe, VideoInfo, frame_to_image, frame_to_ndarray, iter_frames, probe_video
 from .video_chunks import (
@@ -94,6 +110,7 @@ __all__ = [
     "MediaError",
     "MediaKind",
     "MediaSelection",
+    "PcdHeader",
     "SortingMethod",
     "VideoInfo",
     "VideoProperties",
@@ -101,6 +118,7 @@ __all__ = [
     "check_manifest_mapping",
     "context_image_names",
     "classify_media",
+    "convert_kitti_bin",
     "encode_frame_jpeg",
     "encode_jpeg",
     "estimate_quality",
@@ -115,15 +133,20 @@ __all__ = [
     "load_image",
     "load_rgb",
     "make_preview",
+    "match_point_cloud_context",
     "media_kind",
     "open_manifest",
     "ordered_map",
     "original_frame_bytes",
     "parse_frame_filter",
+    "pcd_name_for_bin",
+    "point_cloud_preview",
     "probe_image",
+    "probe_point_cloud",
     "probe_size",
     "probe_video",
     "quality_to_crf",
+    "read_pcd_header",
     "restore_order_from_manifest",
     "select_encoder",
     "set_pixel_limit",

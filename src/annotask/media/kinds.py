@@ -7,12 +7,19 @@ content problems surface later, as :class:`MediaError` from the probe step.
 
 Files in a ``related_images/`` directory are context images (CVAT's 2D layout
 ``<dir>/related_images/<image name with '.' replaced by '_'>/<ctx>.jpg``), not frames.
+
+A task with point clouds (``.pcd``, KITTI ``.bin``) is 3D, and every image in it
+must be a context image of a point cloud in one of CVAT's layouts (see
+:func:`match_point_cloud_context`); any other image is an error, because 2D and
+3D frames cannot be mixed.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -141,9 +148,9 @@ def _describe_counts(counts: dict[MediaKind, int]) -> str:
 def classify_media(paths: Iterable[str]) -> MediaSelection:
     """Classify relative file paths and apply CVAT's combination rules.
 
-    Allowed: many images (or many point clouds), or exactly one video, archive or
-    pdf, plus at most one ``.jsonl`` manifest. Raises :class:`MediaError` with CVAT's
-    wording otherwise.
+    Allowed: many images (or many point clouds with their context images), or
+    exactly one video, archive or pdf, plus at most one ``.jsonl`` manifest.
+    Raises :class:`MediaError` with CVAT's wording otherwise.
     """
     by_kind: dict[MediaKind, list[str]] = {kind: [] for kind in MediaKind}
     context: list[str] = []
@@ -176,12 +183,10 @@ def classify_media(paths: Iterable[str]) -> MediaSelection:
         )
     if unique == 0 and multiple == 0:
         raise MediaError("No media data found")
-    if counts[MediaKind.IMAGE] and counts[MediaKind.POINT_CLOUD]:
-        raise MediaError(
-            "Combined data types are not supported: "
-            f"{_describe_counts(counts)} found (images next to point clouds must be "
-            f"placed in a '{RELATED_IMAGES_DIR}' directory)"
-        )
+    if counts[MediaKind.POINT_CLOUD]:
+        files = tuple(by_kind[MediaKind.POINT_CLOUD])
+        related = match_point_cloud_context(files, by_kind[MediaKind.IMAGE] + context)
+        return MediaSelection(MediaKind.POINT_CLOUD, files, manifest, related, tuple(skipped))
     kind = next(k for k, n in counts.items() if n)
     if manifest is not None and kind == MediaKind.PDF:
         raise MediaError(
@@ -190,7 +195,7 @@ def classify_media(paths: Iterable[str]) -> MediaSelection:
 
     files = tuple(by_kind[kind])
     related: dict[str, tuple[str, ...]] = {}
-    if kind in (MediaKind.IMAGE, MediaKind.POINT_CLOUD):
+    if kind == MediaKind.IMAGE:
         related = _match_related_images(files, context, skipped)
     else:
         skipped.extend(context)
@@ -214,3 +219,80 @@ def _match_related_images(
         else:
             related.setdefault(frame, []).append(path)
     return {frame: tuple(sorted(paths)) for frame, paths in related.items()}
+
+
+# KITTI raw camera directories: image_00 ... image_03 originally, any number accepted.
+_KITTI_CAMERA_DIR = re.compile(r"image_\d+", re.IGNORECASE)
+_SHOWN_NAMES = 5
+
+
+def match_point_cloud_context(
+    scenes: Sequence[str], images: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """Attach images to the point clouds (scenes) they belong to, as CVAT does.
+
+    Layouts (paths relative to the task's root; ``<stem>`` is the scene's name
+    without its extension):
+
+    - Custom 1: ``d/<stem>.pcd`` next to ``d/<stem>.<img>`` (same path, other extension);
+    - Custom 2: ``d/<stem>/<stem>.pcd`` with any images in ``d/<stem>/``;
+    - Supervisely: ``d/pointcloud/<stem>.pcd`` + ``d/related_images/<stem>_pcd/<any>``;
+    - KITTI raw: ``d/velodyne_points/data/<stem>.bin`` + ``d/image_NN/data/<stem>.<img>``
+      (``image_NN`` in any case);
+    - and, as for 2D images, ``d/related_images/<stem>_pcd/<any>`` next to ``d/<stem>.pcd``.
+
+    Returns scene -> its images, sorted. An image that belongs to no scene makes
+    the task a mix of 2D and 3D data, which CVAT refuses with "Combined media
+    types are not supported"; so is this. Two scenes with one name (``a.bin`` and
+    ``a.pcd``) would become the same frame file, so they are refused too.
+    """
+    by_stem: dict[str, str] = {}
+    for scene in scenes:
+        stem = posixpath.splitext(scene)[0]
+        if stem in by_stem:
+            raise MediaError(
+                f"Point clouds '{by_stem[stem]}' and '{scene}' have the same name: keep one of them"
+            )
+        by_stem[stem] = scene
+    related: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for image in images:
+        scene = _scene_of_context_image(image, by_stem)
+        if scene is None:
+            unknown.append(image)
+        else:
+            related.setdefault(scene, []).append(image)
+    if unknown:
+        raise MediaError(
+            "Combined media types are not supported, found: images, 3d point clouds. "
+            f"Scenes: {_some(scenes)}. Unknown files: {_some(unknown)}"
+        )
+    return {scene: tuple(sorted(paths)) for scene, paths in related.items()}
+
+
+def _scene_of_context_image(image: str, by_stem: dict[str, str]) -> str | None:
+    path = PurePosixPath(image)
+    stem = posixpath.splitext(image)[0]
+    if stem in by_stem:  # Custom 1
+        return by_stem[stem]
+    parent = path.parent
+    if parent.name and (found := by_stem.get(str(parent / parent.name))):  # Custom 2
+        return found
+    grandparent = parent.parent
+    if grandparent.name == RELATED_IMAGES_DIR:  # Supervisely, or the 2D-like layout
+        scene_stem = parent.name.rsplit("_", 1)[0]
+        for candidate in (
+            grandparent.parent / "pointcloud" / scene_stem,
+            grandparent.parent / scene_stem,
+        ):
+            if found := by_stem.get(str(candidate)):
+                return found
+    if parent.name == "data" and _KITTI_CAMERA_DIR.match(grandparent.name):  # KITTI raw
+        candidate = grandparent.parent / "velodyne_points" / "data" / path.stem
+        return by_stem.get(str(candidate))
+    return None
+
+
+def _some(paths: Sequence[str]) -> str:
+    shown = sorted(paths)[:_SHOWN_NAMES]
+    return ", ".join(shown) + ("..." if len(paths) > _SHOWN_NAMES else "")

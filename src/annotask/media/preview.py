@@ -6,7 +6,10 @@ directly, so a preview of a 24-megapixel photo costs a fraction of a full decode
 
 from __future__ import annotations
 
-from PIL import Image, ImageOps
+import functools
+import random
+
+from PIL import Image, ImageDraw, ImageOps
 
 from .images import ImageSource, encode_jpeg, load_rgb, to_display_mode
 
@@ -32,3 +35,28 @@ def make_preview(
         image = load_rgb(source, max_pixels=max_pixels, draft=(side, side))
     image.thumbnail(size, Image.Resampling.LANCZOS)
     return encode_jpeg(image, quality)
+
+
+@functools.cache
+def point_cloud_preview() -> bytes:
+    """The stock preview of every 3D task, as CVAT uses one fixed image for them.
+
+    Drawn once per process (a grey wire-frame cube over a scatter of points)
+    rather than shipped as a file, so there is no asset to lose in packaging.
+    """
+    width, height = PREVIEW_SIZE
+    image = Image.new("RGB", (width, height), (58, 63, 70))
+    draw = ImageDraw.Draw(image)
+    rng = random.Random(3)  # the same picture every time
+    for _ in range(900):
+        x, y = rng.gauss(width / 2, width / 5), rng.gauss(height * 0.62, height / 9)
+        shade = 110 + rng.randrange(90)
+        draw.point((x, y), fill=(shade, shade + 10, shade + 20))
+    front = [(58, 98), (158, 98), (158, 198), (58, 198)]
+    back = [(x + 40, y - 40) for x, y in front]
+    line = (226, 230, 236)
+    draw.polygon(back, outline=line, width=2)
+    draw.polygon(front, outline=line, width=3)
+    for a, b in zip(front, back, strict=True):
+        draw.line([a, b], fill=line, width=2)
+    return encode_jpeg(image, PREVIEW_QUALITY)

@@ -48,6 +48,7 @@ class ChunkSpec:
     video_frames: tuple[int, ...] = ()  # source frame numbers, ascending
     keyframes: tuple[tuple[int, int], ...] = field(default=())  # (number, pts)
     max_pixels: int | None = None
+    point_clouds: bool = False  # ``images`` are .pcd files, zipped unchanged (both qualities)
 
 
 def chunk_ext(chunk_type: str) -> str:
@@ -86,6 +87,9 @@ def build_chunk_bytes(spec: ChunkSpec, *, threads: int = 1) -> bytes:
 
 
 def _write(spec: ChunkSpec, out: Path | io.BytesIO, threads: int) -> None:
+    if spec.point_clouds:
+        media.write_point_cloud_chunk(spec.images, out)
+        return
     if spec.video is None:
         if spec.quality == ORIGINAL:
             media.write_original_image_chunk(

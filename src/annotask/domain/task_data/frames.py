@@ -9,6 +9,7 @@ size-bounded cache.
 from __future__ import annotations
 
 import io
+import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,15 @@ from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.layout import TaskLayout, task_layout
 from annotask.domain.task_data.sources import source_root
+from annotask.media.kinds import MediaKind
 from annotask.services import Services
 
 CHUNK_LOCK_SECONDS = 120.0
 QUALITIES = (cb.COMPRESSED, cb.ORIGINAL)
+# Data.media_type of 3D tasks (CVAT's list filter value); frames are .pcd files.
+POINT_CLOUD_MEDIA_TYPE = "point_cloud"
+# A single point-cloud frame is the .pcd file itself; no browser renders it.
+POINT_CLOUD_MIME = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class ChunkSource:
     image_paths: Callable[[Sequence[int]], list[str]] | None  # source indices -> rel paths
     video_path: str | None = None
     keyframes: tuple[tuple[int, int], ...] = ()
+    point_clouds: bool = False  # a 3D task: frames are .pcd files
 
     @classmethod
     def from_plan(cls, layout, plan, params, max_pixels: int) -> ChunkSource:
@@ -73,6 +80,7 @@ class ChunkSource:
             else None,
             video_path=plan.video_path,
             keyframes=tuple((k.number, k.pts) for k in plan.video.keyframes) if plan.video else (),
+            point_clouds=plan.kind == MediaKind.POINT_CLOUD,
         )
 
     @classmethod
@@ -103,6 +111,7 @@ class ChunkSource:
             image_paths=image_paths if data.video is None else None,
             video_path=data.video.path if data.video else None,
             keyframes=tuple((n, p) for n, p in data.video.keyframes) if data.video else (),
+            point_clouds=data.media_type == POINT_CLOUD_MEDIA_TYPE,
         )
 
     def source_indices(self, relative: Sequence[int]) -> list[int]:
@@ -146,6 +155,7 @@ def chunk_spec(
             source.image_quality,
             images=images,
             max_pixels=source.max_pixels,
+            point_clouds=source.point_clouds,
         )
     return cb.ChunkSpec(
         quality,
@@ -271,6 +281,8 @@ def get_frame(services: Services, db: Session, task: Task, quality: str, number:
         raise ValidationFailed({"number": f"Frame number must be in [0, {data.size - 1}]."})
     source = ChunkSource.from_db(services, db, task, data)
     (index,) = source.source_indices([number])
+    if source.point_clouds:  # the .pcd file itself, in both qualities (as in chunks)
+        return Payload(POINT_CLOUD_MIME, path=source.root / source.image_paths([index])[0])
     if source.video_path is None:
         path = str(source.root / source.image_paths([index])[0])
         if quality == cb.ORIGINAL:
@@ -311,6 +323,11 @@ def get_context_images(services: Services, db: Session, task: Task, number: int)
         raise NotFound(f"Frame {number} has no context images.")
     paths = [str(source.root / rel) for rel in related]
     names = media.context_image_names(list(related))
+    if len(set(names)) < len(names):  # "a.png" and "a.jpg" (3D custom layout 1)
+        names = [
+            name[: -len(".jpg")] + posixpath.splitext(rel)[1] + ".jpg"
+            for name, rel in zip(names, related, strict=True)
+        ]
 
     def build() -> bytes:
         buffer = io.BytesIO()
@@ -333,6 +350,8 @@ def get_job_preview(services: Services, db: Session, task: Task, job_start: int)
     if job_start == 0:
         return get_preview(services, task)
     data = _task_data(task)
+    if data.media_type == POINT_CLOUD_MEDIA_TYPE:
+        return Payload("image/jpeg", data=media.point_cloud_preview())
     source = ChunkSource.from_db(services, db, task, data)
     (index,) = source.source_indices([job_start])
 

@@ -28,12 +28,14 @@ from annotask.domain.task_data.layout import TaskLayout, task_layout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.probe import (
     ImageFrame,
+    order_point_clouds,
     probe_images,
+    probe_point_clouds,
     probe_video,
     uploaded_video_manifest_problem,
 )
 from annotask.domain.task_data.segments import effective_overlap, mapping_ranges, segment_ranges
-from annotask.domain.task_data.sources import CollectedSources, collect
+from annotask.domain.task_data.sources import CollectedSources, collect, convert_point_clouds
 from annotask.media.kinds import MediaKind
 from annotask.security.errors import UnsafeInput
 from annotask.services import Services
@@ -93,6 +95,8 @@ def create_task_data(
     _clear_generated(layout)
     try:
         plan = _plan(services, layout, params, segment_size, overlap, progress)
+        with services.read_sessions() as db:  # fail before the chunks, not after
+            _check_project_dimension(db, task_id, _dimension(plan.kind))
         if not params.uses_cache:
             progress.report(0.3, "CVAT is preparing data chunks")
             _prepare_chunks(services, layout, plan, params, progress)
@@ -138,7 +142,9 @@ def _plan(
     selection = media.classify_media(collected.files)
     kind = selection.kind
     if kind == MediaKind.POINT_CLOUD:
-        raise CreationFailed("3D point-cloud tasks are not supported yet.")
+        return _plan_point_clouds(
+            layout, collected, selection, params, segment_size, overlap, progress
+        )
     if kind == MediaKind.PDF:
         collected, selection = _render_pdf(layout, collected, selection, params)
         kind = selection.kind
@@ -201,7 +207,51 @@ def _plan(
     )
     if probed_images.manifest_used:
         progress.report(0.28, "A manifest has been created")
-    frames = probed_images.frames
+    return _plan_frames(
+        layout, collected, kind, probed_images.frames, params, segment_size, overlap
+    )
+
+
+def _plan_point_clouds(
+    layout: TaskLayout,
+    collected: CollectedSources,
+    selection: media.MediaSelection,
+    params: DataParams,
+    segment_size: int,
+    overlap: int | None,
+    progress: Progress,
+) -> Plan:
+    """A 3D task: ``.pcd`` frames (``.bin`` converted first) sized by their headers."""
+    scenes = order_point_clouds(collected.root, selection, params)
+    collected, scenes, related = convert_point_clouds(
+        layout, collected, scenes, selection.related_images, progress.report
+    )
+    progress.report(0.15, "Reading point cloud headers")
+    frames = probe_point_clouds(
+        collected.root,
+        scenes,
+        related,
+        on_progress=lambda done: progress.report(
+            0.15 + 0.13 * done, f"Reading point cloud headers ({round(100 * done)}%)"
+        ),
+    ).frames
+    return _plan_frames(
+        layout, collected, MediaKind.POINT_CLOUD, frames, params, segment_size, overlap
+    )
+
+
+def _plan_frames(
+    layout: TaskLayout,
+    collected: CollectedSources,
+    kind: MediaKind,
+    frames: list[ImageFrame],
+    params: DataParams,
+    segment_size: int,
+    overlap: int | None,
+) -> Plan:
+    """Frame range, chunk size, segments and manifest of a task made of frame files
+    (images or point clouds, whose frame size is the PCD WIDTH and HEIGHT)."""
+    step = params.frame_step
     kept = list(media.frame_range(len(frames), params.start_frame, params.stop_frame, step))
     _check_not_empty(kept, params)
     images = [frames[i] for i in kept]
@@ -216,10 +266,16 @@ def _plan(
     else:
         seg, ovl = effective_overlap(size, segment_size, overlap, video=False)
         ranges = segment_ranges(size, seg, ovl)
+    sized = kind != MediaKind.POINT_CLOUD  # spec 4: no width/height for pcd entries
     media.write_image_manifest(
         layout.manifest,
         (
-            media.image_entry_for(f.path, f.width, f.height, related_images=f.related)
+            media.image_entry_for(
+                f.path,
+                f.width if sized else None,
+                f.height if sized else None,
+                related_images=f.related,
+            )
             for f in frames
         ),
     )
@@ -300,7 +356,9 @@ def _prepare_chunks(
 
 
 def _write_preview(layout: TaskLayout, plan: Plan, max_pixels: int) -> None:
-    if plan.images is not None:
+    if plan.kind == MediaKind.POINT_CLOUD:  # a stock image, as CVAT
+        data = media.point_cloud_preview()
+    elif plan.images is not None:
         data = media.make_preview(
             str(plan.collected.root / plan.images[0].path), max_pixels=max_pixels
         )
@@ -338,6 +396,7 @@ def _commit(
             raise CreationFailed(f"Task #{task_id} was deleted while its data was being prepared.")
         if task.data_id is not None:
             raise CreationFailed("The task already has data.")
+        _check_project_dimension(db, task_id, _dimension(plan.kind))
         data = Data(
             size=plan.size,
             chunk_size=plan.chunk_size,
@@ -350,7 +409,7 @@ def _commit(
             storage_method="cache" if params.uses_cache else "file_system",
             storage=plan.collected.storage,
             sorting_method=params.sorting_method,
-            media_type="video" if plan.kind == MediaKind.VIDEO else "image",
+            media_type=_media_type(plan.kind),
             use_zip_chunks=params.use_zip_chunks,
             copy_data=params.copy_data,
             source_root=plan.collected.root_kind,
@@ -400,9 +459,38 @@ def _commit(
         )
         task.data_id = data.id
         task.mode = "interpolation" if plan.kind == MediaKind.VIDEO else "annotation"
-        task.dimension = "2d"
+        task.dimension = _dimension(plan.kind)
         task.segment_size = plan.segment_size
         task.overlap = plan.overlap
         task.updated_date = now
         if finish_request and not finish(db, attempt, result_id=task_id):
             raise LeaseLost  # another attempt owns the request now: roll everything back
+
+
+def _dimension(kind: MediaKind) -> str:
+    return "3d" if kind == MediaKind.POINT_CLOUD else "2d"
+
+
+def _media_type(kind: MediaKind) -> str:
+    """CVAT's media types: ``video``, ``image`` (images, archives, pdf) or ``point_cloud``."""
+    if kind == MediaKind.VIDEO:
+        return "video"
+    return "point_cloud" if kind == MediaKind.POINT_CLOUD else "image"
+
+
+def _check_project_dimension(db, task_id: int, dimension: str) -> None:
+    """All tasks with data in one project share a dimension (checked in the job, as CVAT)."""
+    project_id = db.scalar(select(Task.project_id).where(Task.id == task_id))
+    if project_id is None:
+        return
+    other = db.scalar(
+        select(Task.dimension)
+        .where(Task.project_id == project_id, Task.id != task_id, Task.data_id.is_not(None))
+        .order_by(Task.id)
+        .limit(1)
+    )
+    if other is not None and other != dimension:
+        raise CreationFailed(
+            f"Dimension ({dimension}) of the task must be the same as other tasks in project "
+            f"({other})"
+        )

@@ -52,9 +52,7 @@ def order_files(files: list[str], params: DataParams) -> list[str]:
         if params.upload_file_order:
             rank = {name: i for i, name in enumerate(params.upload_file_order)}
             unknown = len(rank)
-            return sorted(
-                files, key=lambda f: rank.get(f, rank.get(os.path.basename(f), unknown))
-            )
+            return sorted(files, key=lambda f: rank.get(f, rank.get(os.path.basename(f), unknown)))
         return list(files)
     if params.sorting_method == "random":
         seed = params.random_seed if params.random_seed is not None else 0
@@ -85,14 +83,7 @@ def probe_images(
             found.append(ImageFrame(rel, width, height, selection.related_images.get(rel, ())))
         return found
 
-    batches = [ordered[i : i + PROBE_BATCH] for i in range(0, len(ordered), PROBE_BATCH)]
-    frames: list[ImageFrame] = []
-    with ThreadPoolExecutor(min(PROBE_THREADS, max(1, len(batches)))) as pool:
-        for done, found in enumerate(pool.map(probe, batches), 1):
-            frames.extend(found)
-            if on_progress is not None:
-                on_progress(done / len(batches))
-    return ProbedImages(frames)
+    return ProbedImages(_in_batches(ordered, probe, on_progress))
 
 
 def _from_manifest(
@@ -135,13 +126,83 @@ def _match_key(manifest_path: str, files: list[str]) -> str:
     return manifest_path
 
 
+def order_point_clouds(
+    root: Path, selection: media.MediaSelection, params: DataParams
+) -> list[str]:
+    """The scenes of a 3D task in task order (names as collected, ``.bin`` included).
+
+    An uploaded manifest only matters for ``predefined`` sorting, where it gives
+    the order; sizes always come from the PCD headers, which are cheap to read.
+    """
+    files = list(selection.files)
+    if selection.manifest is None or params.sorting_method != "predefined":
+        return order_files(files, params)
+    manifest = str(root / selection.manifest)
+    media.validate_manifest(manifest)
+    names = [
+        _match_key(_scene_entry_path(e.path, files), files)
+        for e in media.iter_image_entries(manifest)
+        if e is not None
+    ]
+    return media.restore_order_from_manifest(files, names)
+
+
+def _scene_entry_path(path: str, files: list[str]) -> str:
+    """A manifest lists converted scenes as ``.pcd``; match them to an uploaded ``.bin``."""
+    if path in files or not path.endswith(".pcd"):
+        return path
+    bin_path = path[: -len(".pcd")] + ".bin"
+    return bin_path if any(f == bin_path or f.endswith("/" + bin_path) for f in files) else path
+
+
+def probe_point_clouds(
+    root: Path,
+    files: list[str],
+    related: dict[str, tuple[str, ...]],
+    *,
+    on_progress: Callable[[float], None] | None = None,
+) -> ProbedImages:
+    """Frames of a 3D task: each ``.pcd``'s WIDTH and HEIGHT, from its header."""
+    root_text = str(root)
+
+    def probe(batch: list[str]) -> list[ImageFrame]:
+        found = []
+        for rel in batch:
+            width, height = media.probe_point_cloud(os.path.join(root_text, rel))
+            found.append(ImageFrame(rel, width, height, related.get(rel, ())))
+        return found
+
+    return ProbedImages(_in_batches(files, probe, on_progress))
+
+
+def _in_batches(
+    files: list[str],
+    probe: Callable[[list[str]], list[ImageFrame]],
+    on_progress: Callable[[float], None] | None,
+) -> list[ImageFrame]:
+    batches = [files[i : i + PROBE_BATCH] for i in range(0, len(files), PROBE_BATCH)]
+    frames: list[ImageFrame] = []
+    with ThreadPoolExecutor(min(PROBE_THREADS, max(1, len(batches)))) as pool:
+        for done, found in enumerate(pool.map(probe, batches), 1):
+            frames.extend(found)
+            if on_progress is not None:
+                on_progress(done / len(batches))
+    return frames
+
+
 def probe_video(root: Path, selection: media.MediaSelection) -> ProbedVideo:
     rel = selection.files[0]
     return ProbedVideo(rel, media.probe_video(str(root / rel)))
 
 
 def is_supported_kind(kind: MediaKind) -> bool:
-    return kind in (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.PDF, MediaKind.ARCHIVE)
+    return kind in (
+        MediaKind.IMAGE,
+        MediaKind.VIDEO,
+        MediaKind.PDF,
+        MediaKind.ARCHIVE,
+        MediaKind.POINT_CLOUD,
+    )
 
 
 def uploaded_video_manifest_problem(path: Path, info: media.VideoInfo) -> str | None:

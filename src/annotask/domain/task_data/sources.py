@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from annotask import media
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.task_data.layout import TaskLayout
 from annotask.domain.task_data.params import DataParams
@@ -24,6 +26,8 @@ from annotask.security.paths import resolve_in_root
 from annotask.settings import Settings
 
 Report = Callable[[float, str], None]
+
+CONVERT_THREADS = 4
 
 # Where Data.source_root points; frames store paths relative to it.
 ROOT_UPLOAD = "upload"
@@ -196,3 +200,53 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+
+
+def convert_point_clouds(
+    layout: TaskLayout,
+    collected: CollectedSources,
+    scenes: list[str],
+    related: dict[str, tuple[str, ...]],
+    report: Report,
+) -> tuple[CollectedSources, list[str], dict[str, tuple[str, ...]]]:
+    """Turn KITTI ``.bin`` scenes into ``.pcd`` files, as CVAT does at creation.
+
+    Converted files are written into the task's own ``raw`` directory, never next
+    to their source: uploads stay untouched (a re-run starts from them) and a
+    share is only ever read. Then every file the task uses (the other scenes and
+    all context images) must sit under that one root too, so those are linked
+    into ``raw`` (copied where a link is impossible). Sources already in ``raw``
+    (extracted archives, downloads, share copies) are converted in place and the
+    ``.bin`` is removed. Returns the new sources, scenes (same order) and context.
+    """
+    bins = {scene: media.pcd_name_for_bin(scene) for scene in scenes if _is_bin(scene)}
+    if not bins:
+        return collected, scenes, related
+    in_place = collected.root == layout.raw
+    if not in_place:
+        others = [s for s in scenes if s not in bins]
+        others += sorted({path for paths in related.values() for path in paths})
+        for name in others:
+            target = layout.raw / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(collected.root / name, target)
+
+    def convert(scene: str) -> None:
+        target = layout.raw / bins[scene]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        media.convert_kitti_bin(collected.root / scene, target)
+        if in_place:
+            (collected.root / scene).unlink()
+
+    with ThreadPoolExecutor(min(CONVERT_THREADS, len(bins))) as pool:
+        for done, _ in enumerate(pool.map(convert, bins), 1):
+            if done == len(bins) or done % 50 == 0:
+                report(0.12, f"Converting .bin point clouds to .pcd ({done}/{len(bins)})")
+    new_scenes = [bins.get(scene, scene) for scene in scenes]
+    new_related = {bins.get(scene, scene): paths for scene, paths in related.items()}
+    files = new_scenes + [path for paths in new_related.values() for path in paths]
+    return CollectedSources(ROOT_RAW, layout.raw, files, "local"), new_scenes, new_related
+
+
+def _is_bin(path: str) -> bool:
+    return path.lower().endswith(".bin")
