@@ -207,6 +207,14 @@ def test_a_project_holds_tasks_of_one_dimension(client):
     )
     assert task_json(client, task_id)["dimension"] == "2d"
     assert client.get(f"/api/projects/{project.json()['id']}").json()["dimension"] == "2d"
+    # Moving a 3D task with data into the project is refused the same way.
+    cloud_id = create_ok(client, scenes(2), task={"labels": [{"name": "car"}]})
+    moved = client.patch(f"/api/tasks/{cloud_id}", json={"project_id": project.json()["id"]})
+    assert moved.status_code == 400
+    assert moved.json()["project_id"] == [
+        "Dimension (3d) of the task must be the same as other tasks in project (2d)"
+    ]
+    assert task_json(client, cloud_id)["project_id"] is None
 
 
 def test_a_corrupt_pcd_fails_naming_it_and_the_task_takes_a_new_upload(client):

@@ -323,6 +323,26 @@ def create_task(db: Session, user: User, fields: Mapping[str, Any]) -> Task:
     return task
 
 
+def project_dimension(db: Session, project_id: int, other_than_task: int) -> str | None:
+    """The dimension ("2d"/"3d") of the project's tasks with data, leaving one task out;
+    None while no other task has data. A project never mixes 2D and 3D tasks."""
+    return db.scalar(
+        select(Task.dimension)
+        .where(Task.project_id == project_id, Task.id != other_than_task, Task.data_id.is_not(None))
+        .order_by(Task.id)
+        .limit(1)
+    )
+
+
+def dimension_mismatch(dimension: str, other: str | None) -> str | None:
+    """CVAT's message when a task of ``dimension`` would join tasks of ``other``."""
+    if other is None or other == dimension:
+        return None
+    return (
+        f"Dimension ({dimension}) of the task must be the same as other tasks in project ({other})"
+    )
+
+
 def update_task(db: Session, user: User, task: Task, changes: Mapping[str, Any]) -> Task:
     """Apply a ``PatchedTaskWriteRequest`` (only the fields present in ``changes``).
 
@@ -357,6 +377,11 @@ def update_task(db: Session, user: User, task: Task, changes: Mapping[str, Any])
                 errors.add("project_id", "A task cannot leave its project.")
         elif changes["project_id"] != task.project_id:
             project = visible_project(db, user, changes["project_id"], errors)
+            if project is not None and task.data_id is not None:
+                other = project_dimension(db, project.id, task.id)
+                problem = dimension_mismatch(task.dimension or "2d", other)
+                if problem:
+                    errors.add("project_id", problem)
     labels = changes.get("labels")
     if labels and (task.project_id is not None or project is not None):
         errors.add("labels", "A task in a project uses the project's labels; change them there.")

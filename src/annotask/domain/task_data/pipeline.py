@@ -36,6 +36,7 @@ from annotask.domain.task_data.probe import (
 )
 from annotask.domain.task_data.segments import effective_overlap, mapping_ranges, segment_ranges
 from annotask.domain.task_data.sources import CollectedSources, collect, convert_point_clouds
+from annotask.domain.tasks import dimension_mismatch, project_dimension
 from annotask.media.kinds import MediaKind
 from annotask.security.errors import UnsafeInput
 from annotask.services import Services
@@ -483,14 +484,6 @@ def _check_project_dimension(db, task_id: int, dimension: str) -> None:
     project_id = db.scalar(select(Task.project_id).where(Task.id == task_id))
     if project_id is None:
         return
-    other = db.scalar(
-        select(Task.dimension)
-        .where(Task.project_id == project_id, Task.id != task_id, Task.data_id.is_not(None))
-        .order_by(Task.id)
-        .limit(1)
-    )
-    if other is not None and other != dimension:
-        raise CreationFailed(
-            f"Dimension ({dimension}) of the task must be the same as other tasks in project "
-            f"({other})"
-        )
+    problem = dimension_mismatch(dimension, project_dimension(db, project_id, task_id))
+    if problem:
+        raise CreationFailed(problem)
