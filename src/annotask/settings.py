@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         description="On SIGTERM a worker stops taking jobs and waits this long for running "
         "ones; those still running are then put back in the queue for another worker.",
     )
+    git_enabled: bool = Field(
+        default=True,
+        description="Dataset repositories: tasks can push their annotations to a git "
+        "repository (https, ssh, git@host:path, file:// or a local path), with the `git` "
+        "binary of the server's user (its SSH keys and credential helpers). Off hides the "
+        "feature (`GIT_INTEGRATION` false) and refuses `/api/git/repository/*` with 404.",
+    )
     diagnostics_enabled: bool = Field(
         default=False,
         description="Enable `POST /api/requests/diagnostics/sleep` (admins only), a job that "

@@ -65,6 +65,9 @@ class Caller:
     scheme: str  # "session", "bearer", "token" or "basic"
     access_token: AccessToken | None = None
     session_key: str | None = None
+    # False only for a cookie session whose request lacks the CSRF token (allowed on
+    # safe methods); a GET with side effects (CVAT has a few) must refuse those.
+    csrf_ok: bool = True
 
     @property
     def is_admin(self) -> bool:
@@ -105,9 +108,10 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
         if found_session is None:
             return None
         user, csrf_token = found_session
-        if request.method not in SAFE_METHODS:
-            _check_csrf(request, csrf_token)
-        return Caller(user, "session", session_key=session_key)
+        csrf_ok = _csrf_matches(request, csrf_token)
+        if request.method not in SAFE_METHODS and not csrf_ok:
+            raise PermissionDenied(CSRF_FAILED)
+        return Caller(user, "session", session_key=session_key, csrf_ok=csrf_ok)
     return None
 
 
@@ -122,16 +126,16 @@ def _touch_token(request: Request, token: AccessToken) -> None:
         pass
 
 
-def _check_csrf(request: Request, session_csrf: str) -> None:
+CSRF_FAILED = "CSRF Failed: CSRF token missing or incorrect."
+
+
+def _csrf_matches(request: Request, session_csrf: str) -> bool:
     """Double submit: the header must equal the cookie, and both the session's token."""
     header = request.headers.get("x-csrftoken", "")
     cookie = request.cookies.get("csrftoken", "")
-    if (
-        not header
-        or not hmac.compare_digest(header, cookie)
-        or not hmac.compare_digest(header, session_csrf)
-    ):
-        raise PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
+    return bool(
+        header and hmac.compare_digest(header, cookie) and hmac.compare_digest(header, session_csrf)
+    )
 
 
 def _authenticate_short(request: Request) -> Caller | None:

@@ -3,6 +3,7 @@
 from annotask.api.routers import (
     annotations,
     auth,
+    dataset_repo,
     datasets,
     functions,
     job_data,
@@ -30,6 +31,7 @@ ROUTERS = [
     requests.router,
     annotations.router,
     datasets.router,
+    dataset_repo.router,
     functions.router,
     lambda_requests.router,
 ]

@@ -9,6 +9,7 @@ from annotask import CVAT_API_VERSION
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
 from annotask.api.urls import absolute
+from annotask.domain.dataset_repo.service import enabled as dataset_repo_enabled
 from annotask.domain.share import list_share
 
 router = CvatRouter(prefix="/api/server", tags=["server"])
@@ -33,8 +34,11 @@ def health(db: Db) -> dict:
 
 
 @router.get("/plugins")
-def plugins() -> dict:
-    return {"analytics": False, "models": False, "git_integration": False}
+def plugins(services: ServicesDep) -> dict:
+    """``GIT_INTEGRATION`` (CVAT's key, also as ``git_integration``): dataset
+    repositories are enabled and the server has a ``git`` binary."""
+    git = dataset_repo_enabled(services.settings)
+    return {"analytics": False, "models": False, "git_integration": git, "GIT_INTEGRATION": git}
 
 
 @router.get("/share")

@@ -1,6 +1,7 @@
 """All SQLAlchemy models; importing this module registers every table."""
 
 from annotask.db.models.annotations import LabeledImage, LabeledShape, LabeledTrack, TrackedShape
+from annotask.db.models.dataset_repos import DatasetRepository
 from annotask.db.models.functions import AnnotationRequest, Function
 from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
 from annotask.db.models.requests import BackgroundRequest, Upload
@@ -14,6 +15,7 @@ __all__ = [
     "AuthToken",
     "BackgroundRequest",
     "Data",
+    "DatasetRepository",
     "Frame",
     "Function",
     "Job",

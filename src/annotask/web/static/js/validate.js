@@ -39,12 +39,16 @@ export function parseRepository(value) {
   return { url: match[1], path: match[2] || null, malformed: false };
 }
 
+// Besides those the server takes local repositories (an on-premise mirror):
+// file:///path or /path.
+const LOCAL_REPO = /^(?:file:\/\/(?:localhost)?)?\/\S+$/;
+
 export function checkRepository(value) {
   const text = value.trim();
   if (!text) return '';
   const { url, path, malformed } = parseRepository(text);
-  if (malformed || !(HTTP_REPO.test(url) || SSH_REPO.test(url))) {
-    return 'Dataset repository URL is not valid: use https://host/owner/repos or git@host:owner/repos, optionally followed by [PATH]';
+  if (malformed || !(HTTP_REPO.test(url) || SSH_REPO.test(url) || LOCAL_REPO.test(url))) {
+    return 'Dataset repository URL is not valid: use https://host/owner/repos, git@host:owner/repos or file:///path, optionally followed by [PATH]';
   }
   if (path && !REPO_PATH.test(path)) {
     return 'The repository path must be in square brackets and name a .zip or .xml file, e.g. [annotation/task.zip]';

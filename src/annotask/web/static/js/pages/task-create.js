@@ -1,8 +1,9 @@
 // The create-task page (reference: "Creating an annotation task"): basic
 // configuration with the labels editor, three sources of files (files and
 // folders from this computer, with per-file upload progress), advanced
-// configuration; client checks that mirror the server; then POST /api/tasks,
-// the data upload, the creation request followed to its end, and the task page.
+// configuration (with the dataset repository when the server has git); client
+// checks that mirror the server; then POST /api/tasks, the data upload, the
+// creation request followed to its end, the repository's clone, and the task page.
 
 import { ApiError, api, describe, listAll, pollRequest } from '../api.js';
 import { boot, pageId } from '../app.js';
@@ -13,6 +14,7 @@ import { LabelsEditor } from '../labels-editor.js';
 import { ShareTree } from '../share-tree.js';
 import { startTaskData, uploadTaskData } from '../upload.js';
 import { checkIssueTracker, checkRepository, integerField, parseRemoteUrls } from '../validate.js';
+import { waitRepository } from '../dataset-repo.js';
 
 const form = $('#create-task');
 const state = {
@@ -20,6 +22,7 @@ const state = {
   taskId: null,
   busy: false,
   projects: new Map(),
+  git: false,
 };
 let labelsEditor;
 let shareTree;
@@ -181,9 +184,10 @@ function readForm() {
     task.overlap = overlap.value;
   }
 
-  const repository = value('#dataset-repo').trim();
+  const repository = state.git ? value('#dataset-repo').trim() : '';
   const repoError = checkRepository(repository);
   if (repoError) fail('dataset_repository', repoError);
+  const repoOptions = { format: value('#repo-format') || DEFAULT_REPO_FORMAT, lfs: $('#repo-lfs').checked };
 
   const quality = integerField(value('#image-quality'), { min: 5, max: 100, name: 'Image quality' });
   if (quality.error || quality.value === null) fail('image_quality', 'Image quality must be a whole number from 5 to 100.');
@@ -225,7 +229,64 @@ function readForm() {
     if (!urls.length) fail('files', 'Enter at least one URL.');
     data.remote_files = urls;
   }
-  return { task, data, repository, errors };
+  return { task, data, repository, repoOptions, errors };
+}
+
+// ---- dataset repository -------------------------------------------------------------
+
+const DEFAULT_REPO_FORMAT = 'CVAT for video 1.1';
+/** Show the repository fields when the server reports GIT_INTEGRATION; fill the formats. */
+async function setUpRepository() {
+  let plugins = {};
+  try {
+    plugins = await api.get('/api/server/plugins');
+  } catch {
+    plugins = {};
+  }
+  state.git = Boolean(plugins.GIT_INTEGRATION ?? plugins.git_integration);
+  for (const id of ['#repo-field', '#repo-format-field', '#repo-lfs-field']) $(id).hidden = !state.git;
+  if (!state.git) return;
+  const select = $('#repo-format');
+  let names = [DEFAULT_REPO_FORMAT];
+  try {
+    const formats = await api.get('/api/server/annotation/formats');
+    names = formats.exporters.filter((format) => format.enabled !== false).map((format) => format.name);
+  } catch {
+    // the default format alone still works
+  }
+  select.replaceChildren(...names.map((name) => h('option', { value: name, text: name })));
+  select.value = names.includes(DEFAULT_REPO_FORMAT) ? DEFAULT_REPO_FORMAT : names[0];
+}
+
+/** Attach the repository to the created task and follow its clone; '' or the reason it failed. */
+async function attachRepository(repository, { format, lfs }) {
+  setStatus('Cloning the repository', repository, null);
+  let rqId;
+  try {
+    ({ rq_id: rqId } = await api.post(`/api/git/repository/create/${state.taskId}`, { path: repository, format, lfs, tid: state.taskId }));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 400) showErrors(form, error.fieldErrors());
+    return error instanceof ApiError ? describe(error.body) || error.message : error.message;
+  }
+  try {
+    const answer = await waitRepository(rqId);
+    if (answer.status === 'finished') return '';
+    return answer.stderr || `The clone ended with the status “${answer.status}”.`;
+  } catch (error) {
+    return `Could not follow the clone: ${error.message}`;
+  }
+}
+
+function repositoryFailed(reason) {
+  setStatus('The repository could not be attached', reason, 0, 'failed');
+  state.done = true;
+  $('#submit').hidden = true;
+  $('#status-actions').hidden = false;
+  const open = $('#open-created');
+  open.href = `/tasks/${state.taskId}`;
+  open.textContent = `Open task #${state.taskId}`;
+  open.hidden = false;
+  $('#retry-hint').textContent = `Task #${state.taskId} was created with its data. Fix the repository and press “Synchronize” on the task page, or delete the task.`;
 }
 
 function reveal(field) {
@@ -254,7 +315,7 @@ function setStatus(title, message, progress, kind = '') {
 /** After POST /api/tasks the task-level fields are fixed: only the data can be retried. */
 function lockTaskFields(locked) {
   $('#task-fields').disabled = locked;
-  for (const id of ['#segment-size', '#overlap', '#bug-tracker', '#subset', '#dataset-repo']) $(id).disabled = locked;
+  for (const id of ['#segment-size', '#overlap', '#bug-tracker', '#subset', '#dataset-repo', '#repo-format', '#repo-lfs']) $(id).disabled = locked;
   if (!locked) $('#submit').textContent = 'Submit';
 }
 
@@ -263,15 +324,6 @@ function creationFailed(reason) {
   $('#submit').textContent = 'Retry upload';
   $('#status-actions').hidden = false;
   $('#retry-hint').textContent = `Task #${state.taskId} exists without data. Fix the files or the options and press “Retry upload”, or delete the task.`;
-}
-
-function rememberRepository(taskId, repository) {
-  if (!repository) return;
-  try {
-    localStorage.setItem(`annotask.datasetRepository.${taskId}`, repository);
-  } catch {
-    // storage may be unavailable (private mode): the value is only informative
-  }
 }
 
 /** Send the chosen files with per-file and overall progress; resolves to the request id. */
@@ -310,9 +362,9 @@ async function uploadFiles(data) {
 }
 
 async function submit() {
-  if (state.busy) return;
+  if (state.busy || state.done) return;
   clearErrors(form);
-  const { task, data, repository, errors } = readForm();
+  const { task, data, repository, repoOptions, errors } = readForm();
   if (Object.keys(errors).length) {
     reveal(showErrors(form, errors));
     return;
@@ -332,7 +384,6 @@ async function submit() {
         return;
       }
       state.taskId = created.id;
-      rememberRepository(created.id, repository);
       lockTaskFields(true);
     }
     let rqId;
@@ -356,6 +407,13 @@ async function submit() {
       creationFailed(rq.message || 'The server gave no reason.');
       return;
     }
+    if (repository) {
+      const reason = await attachRepository(repository, repoOptions);
+      if (reason) {
+        repositoryFailed(reason);
+        return;
+      }
+    }
     setStatus('Done', 'The task has been created.', 1, 'finished');
     state.done = true;
     sessionStorage.setItem('annotask.flash', `Task #${state.taskId} “${task.name}” has been created.`);
@@ -371,7 +429,9 @@ async function submit() {
 async function deleteCreated() {
   const ok = await confirmDialog({
     title: `Delete task #${state.taskId}?`,
-    message: 'The task was created but has no data. Delete it and start over with this form?',
+    message: state.done
+      ? 'The task was created without its repository. Delete it and start over with this form?'
+      : 'The task was created but has no data. Delete it and start over with this form?',
     confirm: 'Delete', danger: true,
   });
   if (!ok) return;
@@ -385,6 +445,9 @@ async function deleteCreated() {
   }
   toast(`Task #${state.taskId} deleted`);
   state.taskId = null;
+  state.done = false;
+  $('#submit').hidden = false;
+  $('#open-created').hidden = true;
   lockTaskFields(false);
   $('#creation-status').hidden = true;
 }
@@ -406,12 +469,7 @@ async function main() {
   window.addEventListener('beforeunload', (event) => {
     if (state.busy && !state.done) event.preventDefault();
   });
-  api.get('/api/server/plugins').then((plugins) => {
-    $('#repo-unavailable').hidden = Boolean(plugins.git_integration);
-  }).catch(() => {
-    $('#repo-unavailable').hidden = false;
-  });
-  await loadProjects(pageId('projectId'));
+  await Promise.all([setUpRepository(), loadProjects(pageId('projectId'))]);
   form.dataset.ready = '1';
 }
 

@@ -1,11 +1,14 @@
 // The task page: editable name, preview, parameters, people, issue tracker,
-// dataset repository, labels (when not in a project), jobs, creation status.
+// dataset repository (status and Synchronize), labels (when not in a project), jobs,
+// creation status.
 
 import { api, describe, listAll, pollRequest } from '../api.js';
 import { boot, pageId } from '../app.js';
 import { $, clear, confirmDialog, formatDate, formatDateTime, h, notice, toast } from '../dom.js';
 import { inlineEdit } from '../inline-edit.js';
 import { issueTrackerEditor } from '../issue-tracker.js';
+import { checkRepository, isHttpUrl, parseRepository } from '../validate.js';
+import { waitRepository } from '../dataset-repo.js';
 import { LabelsEditor } from '../labels-editor.js';
 import { preview } from '../task-row.js';
 import { setupFrameViewer } from '../frame-viewer.js';
@@ -124,21 +127,146 @@ function renderPeople() {
   });
 }
 
-function renderRepository() {
-  const box = clear($('#repository'));
-  let stored = null;
+// ---- dataset repository (task-semantics 8) ------------------------------------------
+
+const REPO_TAGS = {
+  syncing: { text: 'Syncing', kind: 'syncing' },
+  sync: { text: 'Synchronized', kind: 'sync' },
+  merged: { text: 'Merged', kind: 'merged' },
+};
+let repoGeneration = 0;
+let repoFormats = null;
+/**
+ * PATCH the repository (CVAT's later task page), then show the new state. A refused
+ * change throws the server's reason; `keepOnError` leaves the block as it is (the
+ * URL editor shows the reason under its input).
+ */
+async function changeRepository(change, { keepOnError = false } = {}) {
   try {
-    stored = localStorage.getItem(`annotask.datasetRepository.${taskId}`);
-  } catch {
-    stored = null;
+    await api.patch(`/api/git/repository/${taskId}`, change);
+  } catch (error) {
+    if (!keepOnError) renderRepository().catch(() => {});
+    throw new Error(describe(error.body?.url ?? error.body) || error.message);
   }
-  if (!stored) {
+  renderRepository().catch(() => {});
+}
+
+async function exportFormats() {
+  repoFormats ??= api.get('/api/server/annotation/formats')
+    .then((formats) => formats.exporters.map((format) => format.name))
+    .catch(() => []);
+  return repoFormats;
+}
+
+function formatSelect(current, names) {
+  const select = h('select', { 'aria-label': 'Repository format', class: 'compact' },
+    (names.includes(current) ? names : [current, ...names]).map((name) => h('option', { value: name, text: name })));
+  select.value = current;
+  select.addEventListener('change', () => {
+    select.disabled = true;
+    changeRepository({ format: select.value }).catch((error) => toast(error.message, 'error'));
+  });
+  return select;
+}
+
+function lfsCheckbox(current) {
+  const box = h('input', { type: 'checkbox', checked: current });
+  box.addEventListener('change', () => {
+    box.disabled = true;
+    changeRepository({ lfs: box.checked }).catch((error) => toast(error.message, 'error'));
+  });
+  return h('label', { class: 'check' }, box, ' Use LFS');
+}
+
+function repoStatus(info, generation) {
+  const { value, error } = info.status;
+  if (error) {
+    return [
+      h('span', { class: 'repo-tag error', text: 'Could not receive repository status' }),
+      h('span', { class: 'hint warn repo-detail', text: error }),
+    ];
+  }
+  if (value === '!sync') {
+    return [h('button', { type: 'button', class: 'repo-tag nosync', text: 'Synchronize', onClick: (event) => synchronize(event.currentTarget) })];
+  }
+  const tag = REPO_TAGS[value] || { text: value, kind: '' };
+  if (value === 'syncing' && info.rq_id) {
+    waitRepository(info.rq_id).then(() => {
+      if (generation === repoGeneration) renderRepository();
+    }).catch(() => {});
+  }
+  return [h('span', { class: ['repo-tag', tag.kind], text: tag.text })];
+}
+
+async function synchronize(button) {
+  const message = $('#repo-message');
+  button.disabled = true;
+  message.className = 'action-status';
+  message.textContent = 'Synchronizing the annotations with the repository…';
+  let answer;
+  try {
+    const { rq_id: rqId } = await api.post(`/api/git/repository/push/${taskId}`);
+    button.replaceWith(h('span', { class: 'repo-tag syncing', text: 'Syncing' }));
+    answer = await waitRepository(rqId);
+  } catch (error) {
+    answer = { status: 'failed', stderr: describe(error.body) || error.message };
+  }
+  await renderRepository();
+  const status = $('#repo-message');
+  if (answer.status === 'finished') {
+    status.className = 'action-status success';
+    status.textContent = 'The annotations were pushed to the repository.';
+  } else {
+    status.className = 'action-status error';
+    status.textContent = answer.stderr || `The push ended with the status “${answer.status}”.`;
+  }
+}
+
+async function renderRepository() {
+  repoGeneration += 1;
+  const generation = repoGeneration;
+  const box = $('#repository');
+  let info;
+  try {
+    info = await api.get(`/api/git/repository/get/${taskId}`);
+  } catch (error) {
+    if (generation !== repoGeneration) return;
+    const text = error.status === 404 ? 'Not available on this server' : `Could not load the repository: ${error.message}`;
+    clear(box).append(h('p', { class: 'muted', text }));
+    return;
+  }
+  if (generation !== repoGeneration) return;
+  clear(box);
+  if (!info.url?.value) {
     box.append(h('p', { class: 'muted', text: 'Not configured' }));
     return;
   }
-  box.append(
-    h('p', { class: 'tracker-url', text: stored }),
-    h('p', { class: 'hint warn', text: 'Dataset repository (git) is not available yet: this value is kept in this browser only and nothing is synchronised.' }));
+  const { path } = parseRepository(info.url.value);
+  const urlLine = h('div', { class: 'repo-url-line' });
+  inlineEdit(urlLine, {
+    value: info.url.value,
+    label: 'dataset repository',
+    render: (text) => {
+      const url = parseRepository(text).url;
+      return h('div', { class: 'tracker' },
+        isHttpUrl(url) ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'button small', text: 'Open the repository' }) : null,
+        h('span', { class: 'tracker-url repo-url', text: url }));
+    },
+    validate: (text) => (text.trim() ? checkRepository(text) : 'Enter the repository URL.'),
+    save: (text) => changeRepository({ url: text }, { keepOnError: true }),
+  });
+  const names = await exportFormats();
+  if (generation !== repoGeneration) return;
+  box.append(...[
+    urlLine,
+    h('dl', { class: 'params repo-params' },
+      ...item('File', (path || '').replace(/^\[|\]$/g, '')),
+      ...item('Format', formatSelect(info.format, names)),
+      ...item('Git LFS', lfsCheckbox(info.lfs)),
+      ...item('Status', h('span', { class: 'repo-state', id: 'repo-state' }, ...repoStatus(info, generation)))),
+    info.last_error ? h('p', { class: 'hint warn repo-detail', text: `The last attempt failed: ${info.last_error}` }) : null,
+    h('p', { class: 'action-status', id: 'repo-message', role: 'status', 'aria-live': 'polite' }),
+  ].filter(Boolean));
 }
 
 async function renderLabels() {
@@ -248,7 +376,7 @@ function renderAll() {
   renderParams();
   renderPeople();
   issueTrackerEditor($('#issue-tracker'), { url: task.bug_tracker, resource: `/api/tasks/${taskId}` });
-  renderRepository();
+  renderRepository().catch(() => {});
   renderLabels().catch((error) => notice($('#labels'), `Could not load the labels: ${error.message}`));
   renderJobs();
   renderCreation().catch(() => {});
