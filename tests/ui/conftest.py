@@ -9,6 +9,7 @@ fails if the page threw an uncaught error or broke its Content-Security-Policy.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,38 @@ def share_dir(ui_server) -> Iterator[Path]:
     directory.mkdir()
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+# axe-core, the accessibility checker, from the npm registry (a test dependency).
+NODE_DIR = Path(__file__).parent / ".node"
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    script = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if script.exists():
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("axe-core checks need npm, which is not installed")
+    try:
+        done = subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(NODE_DIR),
+                "axe-core",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("axe-core checks: npm install axe-core timed out (registry unreachable?)")
+    if done.returncode != 0 or not script.exists():
+        pytest.skip(f"axe-core checks: npm install axe-core failed: {done.stderr.strip()[-300:]}")
+    return script

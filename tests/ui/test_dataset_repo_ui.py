@@ -21,7 +21,7 @@ from tests.ui.helpers import (
     submit_and_wait,
     task_by_name,
 )
-from tests.ui.test_security_a11y import NODE_DIR, serious_violations
+from tests.ui.test_security_a11y import serious_violations
 
 pytestmark = pytest.mark.xdist_group("ui")
 
@@ -142,10 +142,9 @@ def test_bad_values_are_caught_before_anything_is_created(page, api, tmp_path):
     assert api.get("/api/tasks").json()["count"] == before
 
 
-def test_the_repository_block_has_no_serious_axe_violations(browser, ui_server, api, tmp_path):
-    axe_script = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe_script.exists():
-        pytest.skip("axe-core is not installed (tests/ui/test_security_a11y.py installs it)")
+def test_the_repository_block_has_no_serious_axe_violations(
+    browser, ui_server, api, tmp_path, axe_script
+):
     remote = bare_repository(tmp_path / "axe.git")
     task = make_task(api, 1, name=unique("axe repo"))
     created = api.post(f"/api/git/repository/create/{task['id']}", json={"path": str(remote)})
