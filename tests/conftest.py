@@ -27,7 +27,12 @@ from tests.support.services import (
 BACKENDS = ["sqlite", "postgres", "redis"]
 
 # Fast settings for tests: short leases so a dead worker is noticed quickly.
-TEST_SETTINGS = {"job_lease_seconds": "5", "remote_allow_private": "true"}
+# Tests reach their own helpers on 127.0.0.1 and clone bare repositories in tmp.
+TEST_SETTINGS = {
+    "job_lease_seconds": "5",
+    "remote_allow_private": "true",
+    "git_allow_local": "true",
+}
 
 
 def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> Iterator[LiveServer]:

@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         "binary of the server's user (its SSH keys and credential helpers). Off hides the "
         "feature (`GIT_INTEGRATION` false) and refuses `/api/git/repository/*` with 404.",
     )
+    git_allow_local: bool = Field(
+        default=False,
+        description="Whether dataset repositories may be local (`file://` or a path on the "
+        "server): on-premise mirrors. Off by default, since any user who may change a task "
+        "could otherwise make the server clone, and push to, repositories its account can "
+        "read or write.",
+    )
     diagnostics_enabled: bool = Field(
         default=False,
         description="Enable `POST /api/requests/diagnostics/sleep` (admins only), a job that "

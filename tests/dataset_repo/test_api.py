@@ -364,3 +364,17 @@ def test_a_push_by_get_needs_the_csrf_token_of_a_session(server, admin):
     answer = link.get(f"{API}/push/{task_id}")
     assert answer.status_code == 403 and "CSRF" in answer.json()["detail"]
     link.close()
+
+
+def test_local_repositories_are_refused_unless_the_server_allows_them(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nolocal")
+    remote = bare_repository(root / "mirror.git")
+    for server in start_server(root, "sqlite", git_allow_local="false"):
+        with closing(server.client()) as admin:
+            tid = new_task(admin, "no-local")
+            for url in (str(remote), f"file://{remote}"):
+                answer = admin.post(f"{API}/create/{tid}", json={"path": url})
+                assert answer.status_code == 400
+                assert "ANNOTASK_GIT_ALLOW_LOCAL" in answer.json()["path"][0]
+            assert admin.get(f"{API}/get/{tid}").json()["url"]["value"] is None  # not attached
+    assert branches(remote) == []

@@ -98,7 +98,13 @@ def _fail(field: str, message: str) -> ValidationFailed:
     return ValidationFailed({field: message})
 
 
-def _check_local(path: str, field: str, data_dir: Path | None) -> None:
+def _check_local(path: str, field: str, data_dir: Path | None, allow_local: bool) -> None:
+    if not allow_local:
+        raise _fail(
+            field,
+            "Local repositories (file:// or a path on the server) are turned off on this "
+            "server (ANNOTASK_GIT_ALLOW_LOCAL).",
+        )
     if not path.startswith("/"):
         raise _fail(field, "A local repository must be given by its absolute path.")
     if data_dir is not None:
@@ -107,7 +113,9 @@ def _check_local(path: str, field: str, data_dir: Path | None) -> None:
             raise _fail(field, "A repository cannot be inside the server's data directory.")
 
 
-def check_url(url: str, field: str = "path", *, data_dir: Path | None = None) -> str:
+def check_url(
+    url: str, field: str = "path", *, data_dir: Path | None = None, allow_local: bool = True
+) -> str:
     """The URL git will be given, or a 400 naming ``field``.
 
     Scheme-less ``host.tld/owner/repos`` (a form CVAT documented) becomes
@@ -132,7 +140,7 @@ def check_url(url: str, field: str = "path", *, data_dir: Path | None = None) ->
         if scheme == "file":
             if parts.netloc not in ("", "localhost"):
                 raise _fail(field, "A file:// URL names a local path: file:///path/to/repos.")
-            _check_local(parts.path, field, data_dir)
+            _check_local(parts.path, field, data_dir, allow_local)
             return url
         try:
             parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -150,7 +158,7 @@ def check_url(url: str, field: str = "path", *, data_dir: Path | None = None) ->
             raise _fail(field, "The repository URL names no repository (the path is empty).")
         return url
     if url.startswith("/"):
-        _check_local(url, field, data_dir)
+        _check_local(url, field, data_dir, allow_local)
         return url
     scp = _SCP_RE.match(url)
     if scp:
@@ -200,6 +208,7 @@ def parse_repository(
     *,
     field: str = "path",
     data_dir: Path | None = None,
+    allow_local: bool = True,
     current_path: str | None = None,
 ) -> RepoSpec:
     """Split "URL [PATH]" (the path is what is inside the first brackets) and check both.
@@ -213,7 +222,7 @@ def parse_repository(
     match = _VALUE_RE.match(text.strip())
     if match is None:
         raise _fail(field, "Expected 'URL [PATH]': the path goes in one pair of square brackets.")
-    url = check_url(match.group("url").strip(), field, data_dir=data_dir)
+    url = check_url(match.group("url").strip(), field, data_dir=data_dir, allow_local=allow_local)
     raw_path = match.group("path")
     if raw_path is not None:
         path = check_path(raw_path, field)

@@ -108,7 +108,13 @@ def attach(
     cloned or pushed answers 409.
     """
     settings = services.settings
-    spec = parse_repository(text, task.name, field="path", data_dir=settings.data_dir)
+    spec = parse_repository(
+        text,
+        task.name,
+        field="path",
+        data_dir=settings.data_dir,
+        allow_local=settings.git_allow_local,
+    )
     if format_name is not None and not isinstance(format_name, str):
         raise ValidationFailed({"format": "Expected the name of an export format."})
     fmt = check_format(format_name, spec.path)
@@ -187,6 +193,7 @@ def update(db: Session, services: Services, task: Task, body: Any) -> DatasetRep
             task.name,
             field="url",
             data_dir=services.settings.data_dir,
+            allow_local=services.settings.git_allow_local,
             current_path=repo.path,
         )
     fmt = repo.format
