@@ -168,6 +168,7 @@ def test_tus_resumes_after_a_dropped_connection(server, admin):
     assert wait_request(admin, finish(admin, task_id))["status"] == "finished"
     frame = admin.get(url, params={"type": "frame", "number": 0, "quality": "original"})
     assert frame.content == payload
+    assert "ClientDisconnect" not in server.log()  # an expected event, not a server error
 
 
 @pytest.fixture

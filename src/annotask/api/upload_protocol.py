@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from annotask.api.multipart import receive_multipart
 from annotask.api.urls import base_url
@@ -163,6 +164,10 @@ async def handle_tus_patch(
             status_code=409,
             headers={"Upload-Offset": str(exc.current), "Tus-Resumable": TUS_VERSION},
         )
+    except ClientDisconnect:
+        # A dropped connection is what TUS exists for: the bytes that arrived are
+        # kept, and the client asks HEAD where to resume. Nobody reads this answer.
+        return Response(status_code=400, headers={"Tus-Resumable": TUS_VERSION})
     return Response(
         status_code=204,
         headers={"Upload-Offset": str(upload.offset), "Tus-Resumable": TUS_VERSION},
