@@ -164,6 +164,9 @@ def test_create_from_backup(page, api, task_with_frames, tmp_path):
     archive.write_bytes(download.content)
 
     page.goto("/tasks")
+    # The page's module must have booted (it lists the tasks) before the file is
+    # chosen, or its change listener is not there yet on a slow machine.
+    expect(page.locator(".task-row").first).to_be_visible()
     page.locator("#backup-file").set_input_files(str(archive))
     page.wait_for_url(re.compile(r"/tasks/\d+$"), timeout=60_000)
     new_id = int(page.url.rstrip("/").rsplit("/", 1)[1])

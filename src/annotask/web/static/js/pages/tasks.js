@@ -159,7 +159,10 @@ async function main() {
     state.page = 1;
     load();
   });
-  $('#backup-file').addEventListener('change', (event) => createFromBackup(event.target));
+  const backupInput = $('#backup-file');
+  backupInput.addEventListener('change', (event) => createFromBackup(event.target));
+  // A file chosen while this module was still loading fired its change event unheard.
+  if (backupInput.files.length) createFromBackup(backupInput);
   await Promise.all([loadProjects(), load()]);
   showFlash();
 }
