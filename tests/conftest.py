@@ -35,7 +35,9 @@ TEST_SETTINGS = {
 }
 
 
-def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> Iterator[LiveServer]:
+def start_server(
+    tmp_root: Path, backend: str = "sqlite", *, ready_timeout: float = 30, **settings: str
+) -> Iterator[LiveServer]:
     """Start a server on ``backend`` with extra settings; yields it, then cleans up."""
     data_dir = tmp_root / f"server-{backend}-{uuid.uuid4().hex[:6]}"
     share = tmp_root / f"share-{data_dir.name}"
@@ -54,7 +56,9 @@ def start_server(tmp_root: Path, backend: str = "sqlite", **settings: str) -> It
         merged["cache_url"] = merged["queue_url"]
         merged["redis_namespace"] = f"test-{uuid.uuid4().hex}"
         merged["embedded_worker"] = "false"
-    server = LiveServer(data_dir=data_dir, env=server_env(data_dir, **merged))
+    server = LiveServer(
+        data_dir=data_dir, env=server_env(data_dir, **merged), ready_timeout=ready_timeout
+    )
     server.share_root = Path(merged["share_root"])
     try:
         server.start()

@@ -25,6 +25,7 @@ class LiveServer:
     workers: list[subprocess.Popen] = field(default_factory=list)
     log_path: Path | None = None
     share_root: Path | None = None
+    ready_timeout: float = 30  # seconds; servers that spawn several processes need more
 
     @property
     def url(self) -> str:
@@ -62,7 +63,7 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_ready()
+        self.wait_ready(self.ready_timeout)
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:

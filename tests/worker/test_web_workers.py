@@ -27,7 +27,11 @@ def _cmdline(pid: int) -> str:
 
 @pytest.fixture(scope="module")
 def two_web_processes(tmp_path_factory):
-    yield from start_server(tmp_path_factory.mktemp("web-workers"), "sqlite", web_workers="2")
+    # Each web process imports the whole app on start: on a loaded CI machine
+    # that takes longer than one process does.
+    yield from start_server(
+        tmp_path_factory.mktemp("web-workers"), "sqlite", ready_timeout=120, web_workers="2"
+    )
 
 
 def test_two_web_processes_serve_one_data_directory(two_web_processes):
