@@ -80,6 +80,17 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[s
             "and a C compiler, then reinstall) - chunks take about 40% more CPU"
         )
 
+    def dataset_repositories() -> str:
+        # Never a failure: the feature is optional and says itself when it is off.
+        from annotask.domain.dataset_repo.git import git_available
+
+        if not settings.git_enabled:
+            return "off (ANNOTASK_GIT_ENABLED=false)"
+        if not git_available():
+            return "unavailable: the git program is not installed"
+        local = "on" if settings.git_allow_local else "off"
+        return f"git found; local repositories {local}"
+
     check("settings", lambda: "loaded")
     check("data dir", data_dir)
     check("database", database)
@@ -87,4 +98,5 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[s
     check("cache", cache)
     check("share", share)
     check("jpeg transcoder", jpeg_transcoder)
+    check("dataset repositories", dataset_repositories)
     return failures

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -25,6 +26,8 @@ def test_a_default_install_passes_every_check(tmp_path):
         assert any(line.startswith(f"ok    {name}:") for line in lines), result.stdout
     expected = "DCT-domain" if jpeg_requantize.AVAILABLE else "pixel path only"
     assert any(line.startswith("ok    jpeg transcoder:") and expected in line for line in lines)
+    git = "git found" if shutil.which("git") else "unavailable"
+    assert any(line.startswith("ok    dataset repositories:") and git in line for line in lines)
 
 
 def test_a_broken_dependency_is_named_and_fails_the_command(tmp_path):
