@@ -38,6 +38,7 @@ from tests.ui.helpers import (
     task_by_name,
     wait_task_page,
 )
+from tests.ui.test_annotation_view import draw, save, wait_image
 
 pytestmark = pytest.mark.xdist_group("ui")
 
@@ -120,9 +121,10 @@ def anonymous_page(browser, fresh_server) -> Iterator[Page]:
     assert not problems, problems
 
 
-def snap(page: Page, name: str, *, full_page: bool = False) -> None:
+def snap(page: Page, name: str, *, full_page: bool = False, photo: bool = False) -> None:
     """Save the 1280x900 viewport (or the whole page, 1280 wide) as
-    docs/screenshots/<name>.png, without toasts, focus or caret."""
+    docs/screenshots/<name>.png, without toasts, focus or caret; ``photo`` pages
+    (mostly a camera frame) are saved as <name>.jpg, which keeps them small."""
     page.evaluate(
         """() => {
             document.getElementById('toasts')?.replaceChildren();
@@ -138,8 +140,11 @@ def snap(page: Page, name: str, *, full_page: bool = False) -> None:
     page.mouse.move(0, 0)
     page.wait_for_timeout(300)  # let focus rings fade out
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
+    path = SCREENSHOTS / f"{name}.{'jpg' if photo else 'png'}"
+    options = {"type": "jpeg", "quality": 85} if photo else {}
+    page.screenshot(
+        path=str(path), full_page=full_page, animations="disabled", caret="hide", **options
+    )
     assert path.stat().st_size < 300_000, f"{path} is too big to commit"
 
 
@@ -359,3 +364,16 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     expect(page.locator("#preview-box .preview-large:not(.empty) img")).to_be_visible()
     expect(page.locator(".label-item")).to_have_count(2)
     snap(page, "task", full_page=True)
+
+    # The annotation view: the first job's frame, a car drawn on it and saved.
+    first_job = jobs_of(api, task["id"])[0]
+    page.get_by_role("link", name=f"Open job #{first_job['id']}").click()
+    expect(page.locator("#main[data-ready='1']")).to_be_attached()
+    wait_image(page)
+    page.get_by_label("Label").select_option(label="car")
+    draw(page, [20, 15, 120, 95])
+    save(page)
+    shapes = api.get(f"/api/jobs/{first_job['id']}/annotations").json()["shapes"]
+    assert [(s["type"], s["frame"]) for s in shapes] == [("rectangle", 0)]
+    page.locator("#objects .annot-object").first.click()  # selected, as users see it
+    snap(page, "job", photo=True)

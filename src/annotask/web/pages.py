@@ -125,6 +125,7 @@ page(
     section="tasks",
 )
 page("/tasks/{task_id:int}", "task.html", title="Task", script="task", section="tasks")
+page("/jobs/{job_id:int}", "job.html", title="Job", script="job", section="tasks")
 page("/projects", "projects.html", title="Projects", script="projects", section="projects")
 page(
     "/projects/create",
