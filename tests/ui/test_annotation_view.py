@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.media_pipeline.test_point_cloud_tasks import scenes
 from tests.support.media import write_images
 from tests.support.resources import unique
 from tests.support.server import ADMIN
@@ -314,3 +315,26 @@ def test_axe_on_the_job_page(browser, ui_server, api, job, axe_script):
         assert serious_violations(page, axe_script) == []
     finally:
         context.close()
+
+
+def test_a_point_cloud_job_is_not_opened_in_the_2d_view(page, api, share_dir):
+    """3D frames are point clouds: the task page offers no 2D view or frame viewer
+    for them, and the job page says so instead of showing a broken image."""
+    for name, payload in scenes(2).items():
+        (share_dir / name).write_bytes(payload)
+    answer = api.post("/api/tasks", json={"name": unique("ui-3d"), "labels": [{"name": "car"}]})
+    assert answer.status_code == 201, answer.text
+    task = answer.json()
+    add_share_data(api, task["id"], [f"{share_dir.name}/"])
+    assert api.get(f"/api/tasks/{task['id']}").json()["dimension"] == "3d"
+    job = jobs_of(api, task["id"])[0]
+
+    page.goto(f"/tasks/{task['id']}")
+    expect(page.locator(".jobs-table tbody tr")).to_have_count(1)
+    expect(page.locator(".jobs-table .job-open")).to_have_count(0)
+    expect(page.locator("#frames-empty")).to_contain_text("no 3D viewer")
+    expect(page.locator("#frame-viewer")).to_be_hidden()
+
+    page.goto(f"/jobs/{job['id']}")
+    expect(page.locator("#notice")).to_contain_text("3D (point cloud) job")
+    expect(page.locator("#job-body")).to_be_hidden()

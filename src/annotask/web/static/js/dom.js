@@ -168,3 +168,12 @@ export function showErrors(form, errors) {
   }
   return first;
 }
+
+/**
+ * True when a key event is meant for a control rather than for a page shortcut
+ * (typing in a field, choosing in a select, a dialog): shortcuts then stay quiet.
+ */
+export function isTypingTarget(event) {
+  const target = event.target;
+  return target instanceof Element && Boolean(target.closest('input, textarea, select, [contenteditable], dialog'));
+}

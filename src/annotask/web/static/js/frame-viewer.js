@@ -2,7 +2,7 @@
 // The arrow keys step frames unless the focus is in a text field.
 
 import { api } from './api.js';
-import { $ } from './dom.js';
+import { $, isTypingTarget } from './dom.js';
 
 let started = false;
 
@@ -44,9 +44,7 @@ export async function setupFrameViewer(taskId) {
   input.addEventListener('change', () => show(Number(input.value)));
   document.addEventListener('keydown', (event) => {
     if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    const target = event.target;
-    if (target instanceof Element && target.closest('input, textarea, select, [contenteditable], dialog')) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event)) return;
     event.preventDefault();
     show(current + (event.key === 'ArrowRight' ? 1 : -1));
   });

@@ -6,7 +6,7 @@
 
 import { describe, listAll, request } from '../api.js';
 import { boot, pageId } from '../app.js';
-import { $, clear, h, notice } from '../dom.js';
+import { $, clear, h, isTypingTarget, notice } from '../dom.js';
 import { AnnotationCanvas } from '../annotation-canvas.js';
 
 const jobId = pageId('jobId');
@@ -325,9 +325,7 @@ function onKey(event) {
     save();
     return;
   }
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  const target = event.target;
-  if (target instanceof Element && target.closest('input, textarea, select, [contenteditable], dialog')) return;
+  if (event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event)) return;
   const actions = {
     d: () => step(-1), D: () => step(-1), ArrowLeft: () => step(-1),
     f: () => step(1), F: () => step(1), ArrowRight: () => step(1),
@@ -370,6 +368,11 @@ async function main() {
     await load();
   } catch (error) {
     notice($('#notice'), error.status === 404 ? `Job #${jobId} was not found.` : `Could not load the job: ${describe(error.body) || error.message}`);
+    return;
+  }
+  if (job.dimension === '3d') {
+    // Frames of a 3D job are point clouds: this 2D view can neither show nor annotate them.
+    notice($('#notice'), `Job #${jobId} is a 3D (point cloud) job: annotask has no 3D annotation view yet. Use CVAT's client or cvat-sdk for it.`, 'info');
     return;
   }
   const back = $('#back-link');

@@ -332,7 +332,9 @@ async function renderJobs() {
     h('thead', {}, h('tr', {}, ['Job', 'Frames', 'Stage', 'State', 'Assignee', 'Type', 'Updated'].map((text) => h('th', { scope: 'col', text })))),
     h('tbody', {}, jobs.map((job) => h('tr', { dataset: { jobId: String(job.id) } },
       h('td', { class: 'job-id' }, h('span', { text: `#${job.id}` }), ' ',
-        h('a', { class: 'button small job-open', href: `/jobs/${job.id}` }, 'Open', h('span', { class: 'visually-hidden', text: ` job #${job.id}` }))),
+        // The annotation view is 2D: a point-cloud job gets no link to it.
+        task.dimension === '3d' ? null
+          : h('a', { class: 'button small job-open', href: `/jobs/${job.id}` }, 'Open', h('span', { class: 'visually-hidden', text: ` job #${job.id}` }))),
       h('td', { class: 'job-frames' }, h('span', { text: `${job.start_frame}–${job.stop_frame}` }), h('span', { class: 'muted', text: ` (${job.frame_count})` })),
       h('td', {}, jobSelect(job, 'stage', STAGES, 'Stage')),
       h('td', {}, jobSelect(job, 'state', STATES, 'State')),
@@ -381,7 +383,11 @@ function renderAll() {
   renderLabels().catch((error) => notice($('#labels'), `Could not load the labels: ${error.message}`));
   renderJobs();
   renderCreation().catch(() => {});
-  setupFrameViewer(taskId);
+  if (task.dimension === '3d') {
+    $('#frames-empty').textContent = 'Point clouds: there is no 3D viewer here yet; CVAT\'s client and cvat-sdk read them.';
+  } else {
+    setupFrameViewer(taskId);
+  }
 }
 
 async function deleteTask() {
