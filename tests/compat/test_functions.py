@@ -203,10 +203,16 @@ def test_private_functions_are_invisible_to_others(server, admin, user_factory):
         assert (
             other.post(f"/api/functions/queues/function:{public}/requests/acquire", json=acquire)
         ).status_code == 403
+        # Its agent reads the task with the owner's login: a task the owner cannot
+        # see is refused at once, not failed later in the agent.
+        unseen = other.post("/api/lambda/requests", json={"function": public, "task": task["id"]})
+        assert unseen.status_code == 400, unseen.text
+        assert "cannot see task" in unseen.json()["function"][0]
+        owner_id = owner.get("/api/users/self").json()["id"]
+        shared = other.patch(f"/api/tasks/{task['id']}", json={"assignee_id": owner_id})
+        assert shared.status_code == 200, shared.text
         ran = other.post("/api/lambda/requests", json={"function": public, "task": task["id"]})
         assert ran.status_code == 200, ran.text
-        # The owner of the function does not see the other user's task, nor its request.
-        assert owner.get(f"/api/lambda/requests/{ran.json()['id']}").status_code == 404
         assert admin.get(f"/api/functions/{private}").status_code == 200
 
         # Running a function needs the right to change the task's annotations.
@@ -228,6 +234,7 @@ def test_bad_input_is_a_clear_4xx(server, admin):
         return admin.post("/api/functions", json={**DETECTOR, **fields})
 
     bad_kind = create(kind="reid")
+    assert create(kind=["detector"]).status_code == 400  # not a name: a 400, not a 500
     assert (
         bad_kind.status_code == 400
         and "detector, interactor, tracker" in bad_kind.json()["kind"][0]

@@ -75,6 +75,16 @@ def create_request(
     if task is None:
         raise NotFound(f"Task #{task_id} not found.")
     task = annotations.require_task_annotate(db, user, task)
+    owner = db.get(User, function.owner_id) if function.owner_id else None
+    if owner is None or not permissions.can_see_task(db, owner, task):
+        # The agent reads the task with its owner's login: it would fail on a task
+        # its owner cannot see, after the request had looked accepted.
+        raise ValidationFailed(
+            {
+                "function": f"Function #{function.id} runs with its owner's rights, and its "
+                f"owner cannot see task #{task.id}: ask them to share the task or its project."
+            }
+        )
     if task.data is None or not task.data.size:
         raise ValidationFailed(
             {"task": f"Task #{task.id} has no data yet: upload its media first."}
@@ -86,6 +96,9 @@ def create_request(
                 "read tasks whose original chunks are image sets."
             }
         )
+    # Lock the task's row (PostgreSQL; SQLite writers are serialised already) so
+    # that two concurrent requests cannot both find the task free.
+    db.execute(select(Task.id).where(Task.id == task.id).with_for_update())
     busy = db.scalar(
         select(AnnotationRequest.id).where(
             AnnotationRequest.task_id == task.id, AnnotationRequest.status.in_(UNFINISHED)

@@ -78,10 +78,10 @@ def parse_definition(raw: Any) -> FunctionDefinition:
     if not isinstance(description, str):
         errors.add("description", "Must be a string.")
     kind = raw.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         shown = "missing" if kind is None else f'"{kind}" is not a valid choice'
         errors.add("kind", f"{shown}: a native function is one of {', '.join(KINDS)}.")
-    allowed = set(COMMON_FIELDS) | set(KIND_FIELDS.get(kind, ()))  # type: ignore[arg-type]
+    allowed = set(COMMON_FIELDS) | set(KIND_FIELDS[kind] if kind in KINDS else ())
     for key in raw:
         if key not in allowed:
             other = next((k for k, fields in KIND_FIELDS.items() if key in fields), None)
