@@ -298,6 +298,8 @@ def test_who_may_do_what(alice, server, tmp_path):
         rq_id = response.json()["rq_id"]
         assert stranger.get(f"{API}/check/{rq_id}").json() == {"status": "unknown"}
         assert wait_check(alice, rq_id) == {"status": "finished"}
+        # Whoever sees the task follows its clone or push (the task page polls it).
+        assert assignee.get(f"{API}/check/{rq_id}").json() == {"status": "finished"}
 
         assert stranger.get(f"{API}/get/{tid}").status_code == 404
         assert stranger.get(f"{API}/push/{tid}").status_code == 404

@@ -90,6 +90,7 @@ def test_accepted_forms(text, url, path):
         ("fd::3", "transport helpers"),
         ("ftp://example.com/owner/repos", "Unsupported URL scheme 'ftp'"),
         ("https://user:token@github.com/owner/repos", "password or token"),
+        ("https://ghp_TOKEN@github.com/owner/repos", "password or token"),
         ("https://github.com", "names no repository"),
         ("https://-oProxy/repos", "no valid host"),
         ("https://example.com:99999/repos", "port"),

@@ -121,9 +121,14 @@ def test_change_counts_compare_with_the_last_push(tmp_path):
 
 
 def test_git_never_uses_a_transport_helper(tmp_path):
+    """Even where git's configuration allows ``ext::`` (as a repository's or the
+    server's config could), the protocol allow-list of our environment wins."""
     marker = tmp_path / "pwned"
     with pytest.raises(GitError) as caught:
-        run_git(["ls-remote", f"ext::sh -c touch% {marker}"], cwd=tmp_path)
+        run_git(
+            ["-c", "protocol.ext.allow=always", "ls-remote", f"ext::sh -c touch% {marker}"],
+            cwd=tmp_path,
+        )
     assert "not allowed" in caught.value.message or "unsupported" in caught.value.message.lower()
     assert not marker.exists()
 

@@ -105,7 +105,7 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def summary(stderr: str, *, hide: Sequence[str] = ()) -> str:
+def summary(stderr: str) -> str:
     """What git said, for a person: its ``fatal:``/``error:`` lines (or the last
     line), without the server's own paths, shortened."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -115,9 +115,6 @@ def summary(stderr: str, *, hide: Sequence[str] = ()) -> str:
         if line.lower().startswith(("fatal:", "error:", "remote: error", "! ["))
     ]
     text = " ".join(important or lines[-2:]) or "git gave no reason"
-    for secret in hide:
-        if secret:
-            text = text.replace(secret, "…")
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 

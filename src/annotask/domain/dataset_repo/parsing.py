@@ -148,11 +148,14 @@ def check_url(
             raise _fail(field, "The port of the repository URL is not valid.") from exc
         if not _valid_host(parts.hostname or ""):
             raise _fail(field, "The repository URL has no valid host name.")
-        if parts.password is not None:
+        # Credentials never go in the URL: it is shown to everyone who sees the task
+        # and ends up in messages. A user name is only meaningful for ssh (git@host);
+        # over http(s) it is where tokens are put (https://TOKEN@github.com/...).
+        if parts.password is not None or (parts.username is not None and scheme != "ssh"):
             raise _fail(
                 field,
-                "Do not put a password or token in the URL: give the server's user an SSH "
-                "key or a git credential helper instead.",
+                "Do not put a user name, password or token in the URL: give the server's "
+                "user an SSH key or a git credential helper instead.",
             )
         if parts.path.strip("/") == "":
             raise _fail(field, "The repository URL names no repository (the path is empty).")

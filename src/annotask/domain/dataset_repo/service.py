@@ -307,13 +307,16 @@ def statuses(db: Session, user: User) -> dict[str, str]:
 
 def check(db: Session, user: User, rq_id: str) -> dict[str, str]:
     """``GET /api/git/repository/check/{rq_id}``: ``{"status"}`` and, when it failed,
-    ``stderr`` (the reason). Requests of others (non-admins) or of other kinds are
-    ``unknown``, as CVAT answers for an id it does not know."""
+    ``stderr`` (the reason). Anyone who sees the task may follow its clone or push
+    (the task page shows everyone the one running); other requests are ``unknown``,
+    as CVAT answers for an id it does not know."""
     row = db.get(BackgroundRequest, rq_id)
+    task = db.get(Task, row.task_id) if row is not None and row.task_id else None
     if (
         row is None
         or row.operation not in OPERATIONS
-        or (row.owner_id != user.id and not user.is_superuser)
+        or task is None
+        or not permissions.can_see_task(db, user, task)
     ):
         return {"status": "unknown"}
     body = {"status": row.status}
