@@ -8,6 +8,7 @@ from PIL import Image
 
 from annotask.media import (
     MediaError,
+    context_image_names,
     encode_frame_jpeg,
     original_frame_bytes,
     probe_image,
@@ -164,3 +165,18 @@ def test_point_cloud_chunk_keeps_files(tmp_path: Path) -> None:
     assert write_point_cloud_chunk(clouds, out) == 2
     assert [m.filename for m in _members(out)] == ["000000.pcd", "000001.pcd"]
     assert _read(out, "000001.pcd") == clouds[1].read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("paths", "names"),
+    [
+        (["s/related_images/a_png/cam1/x.png", "s/related_images/a_png/cam2/y.jpg"],
+         ["cam1/x.jpg", "cam2/y.jpg"]),
+        (["scene/a.png"], ["a.jpg"]),
+        # Two images whose CVAT names collide keep their extensions instead.
+        (["scene/a.png", "scene/a.jpg"], ["a.png.jpg", "a.jpg.jpg"]),
+        ([], []),
+    ],
+)  # fmt: skip
+def test_context_image_names_are_cvats_and_unique(paths, names):
+    assert context_image_names(paths) == names

@@ -219,12 +219,21 @@ CONTEXT_IMAGE_QUALITY = 95
 
 def context_image_names(paths: Sequence[str]) -> list[str]:
     """CVAT's member names for context images: the path relative to their common
-    directory, extension replaced by ``.jpg`` (``cam1/a.png`` -> ``cam1/a.jpg``)."""
+    directory, extension replaced by ``.jpg`` (``cam1/a.png`` -> ``cam1/a.jpg``).
+
+    Where that would give two members one name (``a.png`` and ``a.jpg`` beside a
+    point cloud), every name keeps its extension before ``.jpg`` instead
+    (``a.png.jpg``, ``a.jpg.jpg``): a zip must not hold two members of one name.
+    """
     if not paths:
         return []
     normalized = [p.replace("\\", "/") for p in paths]
     common = posixpath.commonpath([posixpath.dirname(p) for p in normalized])
-    return [posixpath.splitext(posixpath.relpath(p, common or "."))[0] + ".jpg" for p in normalized]
+    relative = [posixpath.relpath(p, common or ".") for p in normalized]
+    names = [posixpath.splitext(r)[0] + ".jpg" for r in relative]
+    if len(set(names)) < len(names):
+        names = [r + ".jpg" for r in relative]
+    return names
 
 
 def write_context_image_chunk(

@@ -9,7 +9,6 @@ size-bounded cache.
 from __future__ import annotations
 
 import io
-import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,11 +322,6 @@ def get_context_images(services: Services, db: Session, task: Task, number: int)
         raise NotFound(f"Frame {number} has no context images.")
     paths = [str(source.root / rel) for rel in related]
     names = media.context_image_names(list(related))
-    if len(set(names)) < len(names):  # "a.png" and "a.jpg" (3D custom layout 1)
-        names = [
-            name[: -len(".jpg")] + posixpath.splitext(rel)[1] + ".jpg"
-            for name, rel in zip(names, related, strict=True)
-        ]
 
     def build() -> bytes:
         buffer = io.BytesIO()
