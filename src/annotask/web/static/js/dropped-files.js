@@ -36,6 +36,12 @@ async function readAll(directory) {
   }
 }
 
+/**
+ * Walk a file-system entry (`FileSystemFileEntry`, `FileSystemDirectoryEntry`, or
+ * anything with the same interface) recursively, in name order inside each
+ * folder, appending `{file, name}` items to `out`; rejects when a folder cannot
+ * be read.
+ */
 async function visit(entry, nested, out) {
   if (nested && isHidden(entry.name)) return;
   if (entry.isFile) {
@@ -45,17 +51,6 @@ async function visit(entry, nested, out) {
     children.sort((a, b) => byName(a.name, b.name));
     for (const child of children) await visit(child, true, out);
   }
-}
-
-/**
- * Walk file-system entries (`FileSystemFileEntry`, `FileSystemDirectoryEntry`
- * or anything with the same interface) recursively, in name order inside each
- * folder. Resolves to `{file, name}` items; rejects when a folder cannot be read.
- */
-export async function walkEntries(entries) {
-  const out = [];
-  for (const entry of entries) await visit(entry, false, out);
-  return out;
 }
 
 /**

@@ -135,7 +135,6 @@ export class FileList {
     } else {
       entry.status.textContent = STATE_TEXT[state];
     }
-    entry.sent = sent;
   }
 
   changed() {
