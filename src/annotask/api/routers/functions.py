@@ -11,23 +11,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
-from annotask.api.pagination import paginate_query
+from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.functions import function_read
 from annotask.db.models import Function, User
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.functions import agents, registry
+from annotask.domain.tasks import users_by_id
 from annotask.services import Services
 
 router = CvatRouter(prefix="/api/functions", tags=["functions"])
@@ -38,11 +38,6 @@ WATCH_POLL_SECONDS = 1.0
 WATCH_KEEPALIVE_SECONDS = 20.0
 WATCH_MAX_SECONDS = 3600.0
 WATCH_RETRY_MS = 5000
-
-
-def _owners(db: Session, functions: list[Function]) -> dict[int, User]:
-    ids = {f.owner_id for f in functions if f.owner_id}
-    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
 async def json_object(request: Request) -> dict:
@@ -65,20 +60,19 @@ def create_function(request: Request, caller: CurrentCaller, db: Db, body: Body)
 @router.get("")
 def list_functions(request: Request, caller: CurrentCaller, db: Db) -> dict:
     query = registry.list_functions(caller.user, request.query_params)
-    owners: dict[int, User] = {}
 
-    def serialize(function: Function) -> dict:
-        if function.owner_id and function.owner_id not in owners:
-            owners.update(_owners(db, [function]))
-        return function_read(request, function, owners.get(function.owner_id or 0))
+    def with_owners(db: Session, functions: Sequence[Function]) -> list[tuple[Function, User]]:
+        owners = users_by_id(db, [f.owner_id for f in functions])  # one query per page
+        return [(f, owners.get(f.owner_id or 0)) for f in functions]
 
-    return paginate_query(request, db, query, serialize)
+    return paginate_views(request, db, query, with_owners, lambda row: function_read(request, *row))
 
 
 @router.get("/{function_id}")
 def retrieve_function(function_id: int, request: Request, caller: CurrentCaller, db: Db) -> dict:
     function = registry.get_function(db, caller.user, function_id)
-    return function_read(request, function, _owners(db, [function]).get(function.owner_id or 0))
+    owner = db.get(User, function.owner_id) if function.owner_id else None
+    return function_read(request, function, owner)
 
 
 @router.delete("/{function_id}", status_code=204)
