@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 from huey import SqliteHuey
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from annotask.db.base import utcnow
 from annotask.db.migrate import upgrade
-from annotask.db.models import BackgroundRequest, User
+from annotask.db.models import AnnotationRequest, BackgroundRequest, User
 from annotask.domain import requests as rq
 from annotask.domain.errors import DomainError, NotFound
+from annotask.domain.functions import runs as function_runs
+from annotask.domain.tasks import create_task
 from annotask.domain.users import create_user
 from annotask.services import Services
 from annotask.settings import Settings
@@ -454,3 +456,28 @@ def test_a_stopping_worker_requeues_jobs_that_outlive_the_grace_period(services)
     assert current.status == "queued" and current.attempts == 1
     assert "was stopped" in current.message
     assert sent(services) == [req.id]  # handed to the next worker
+
+
+def test_purge_forgets_ended_lambda_requests_only(services):
+    """The worker's housekeeping also forgets old lambda requests (see Worker._reap_loop)."""
+    owner = add_user(services, "lambda-owner")
+    with services.sessions() as s, s.begin():
+        task = create_task(s, owner, {"name": "t", "labels": [{"name": "car"}]})
+        ended = utcnow() - timedelta(days=2)
+        for rid, status, finished in (
+            ("old", "finished", ended),
+            ("old-failed", "failed", ended),
+            ("recent", "finished", utcnow()),
+            ("waiting", "queued", None),
+        ):
+            s.add(
+                AnnotationRequest(
+                    id=rid, task_id=task.id, owner_id=owner.id, type="annotate_task",
+                    status=status, finished_date=finished,
+                )
+            )  # fmt: skip
+    with services.sessions() as s, s.begin():
+        function_runs.purge_ended(s, utcnow() - timedelta(days=1))
+    with services.read_sessions() as s:
+        left = set(s.scalars(select(AnnotationRequest.id)))
+    assert left == {"recent", "waiting"}

@@ -24,10 +24,12 @@ import time
 import uuid
 from datetime import timedelta
 
+from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
 from annotask.domain import requests as rq
 from annotask.domain import uploads
 from annotask.domain.errors import DomainError
+from annotask.domain.functions import runs as function_runs
 from annotask.domain.requests import (
     Attempt,
     Cancelled,
@@ -240,6 +242,7 @@ class Worker:
                     rq.purge_expired(self.services.sessions, retention=self.retention)
                     with self.services.sessions() as session, session.begin():
                         uploads.purge_abandoned(session, self.services.settings)
+                        function_runs.purge_ended(session, utcnow() - self.retention)
                     last_purge = time.monotonic()
             except Exception:  # e.g. the database restarting: try again next round
                 log.warning("reaper pass failed", exc_info=True)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -65,8 +64,7 @@ def create_request(
     body: Annotated[Any, Depends(raw_body)],
 ) -> dict:
     """Queue a run for the function's agents; 200 with the ``FunctionCall``, as CVAT."""
-    retention = timedelta(hours=services.settings.request_retention_hours)
-    created = runs.create_request(db, caller.user, body, retention=retention)
+    created = runs.create_request(db, caller.user, body)
     return function_call(created)
 
 

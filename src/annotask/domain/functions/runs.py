@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, or_, select, update
@@ -52,9 +52,7 @@ REQUEST_FIELDS = (
 # ---- users: create, read, cancel ---------------------------------------------------
 
 
-def create_request(
-    db: Session, user: User, raw: Any, *, retention: timedelta = timedelta(hours=24)
-) -> AnnotationRequest:
+def create_request(db: Session, user: User, raw: Any) -> AnnotationRequest:
     """Queue a run of a detector on a whole task (CVAT's ``FunctionCallRequest``).
 
     The caller must be allowed to change the task's annotations; the task needs
@@ -115,7 +113,6 @@ def create_request(
         task_desc=f"task #{task.id}",
     )
     now = utcnow()
-    _purge_ended(db, now - retention)
     request = AnnotationRequest(
         id=str(uuid.uuid4()),
         function_id=function.id,
@@ -184,7 +181,9 @@ def _parse_options(raw: Any) -> dict[str, Any]:
     return {"threshold": None if threshold is None else float(threshold), **flags}
 
 
-def _purge_ended(db: Session, before: datetime) -> None:
+def purge_ended(db: Session, before: datetime) -> None:
+    """Forget finished and failed lambda requests that ended before ``before`` (the
+    worker's housekeeping, with the background requests' retention)."""
     db.execute(
         delete(AnnotationRequest).where(
             AnnotationRequest.status.in_(("finished", "failed")),
