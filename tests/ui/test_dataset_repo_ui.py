@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from annotask.domain.dataset_repo.parsing import parse_repository
+from annotask.domain.errors import ValidationFailed
 from tests.annotations_api.helpers import make_task, wait_request
 from tests.dataset_repo.gitutil import bare_repository, branches, files_at, message
 from tests.support.media import write_images
@@ -166,3 +168,36 @@ def test_the_repository_block_has_no_serious_axe_violations(
         assert serious_violations(page, axe_script) == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("https://git.example.com/repo", True),
+        ("git.example.com/team/repo", True),
+        ("ssh://git.example.com/srv/repo.git", True),
+        ("git@github.com:team/repo.git", True),
+        # The default path the server makes of a task named "v1.2 (copy)", or "Über".
+        ("https://github.com/a/b [annotation/v1.2_(copy).zip]", True),
+        ("https://github.com/a/b [annotation/Über.xml]", True),
+        ("git.example.com/repo", False),
+        ("ftp://git.example.com/a/b", False),
+        ("https://github.com/a/b [../escape.zip]", False),
+        ("https://github.com/a/b [.git/config.zip]", False),
+        ("https://github.com/a/b [a/b.json]", False),
+    ],
+)
+def test_the_pages_accept_what_the_server_accepts(page, value, accepted):
+    """The browser's check must not refuse a URL or path the server takes (the task
+    page edits what the server stored), and refuses what it would refuse anyway."""
+    page.goto("/tasks")
+    error = page.evaluate(
+        "async (value) => (await import('/static/js/validate.js')).checkRepository(value)", value
+    )
+    assert (error == "") is accepted, error
+    try:  # and the server's own rule says the same
+        parse_repository(value, "v1.2 (copy)")
+        server_accepts = True
+    except ValidationFailed:
+        server_accepts = False
+    assert server_accepts is accepted

@@ -22,14 +22,24 @@ export function checkIssueTracker(value) {
   return isHttpUrl(text) ? '' : ISSUE_TRACKER_MESSAGE;
 }
 
-// Dataset repository: "URL [PATH]" (semantics 8). HTTP(S) URLs need a host and at
-// least two path parts (scheme optional: github.com/user/repos); SSH URLs look
-// like [ssh://]user@host[:port]:owner/repos. The path is in square brackets and
-// names a .zip or .xml file (the only formats the sync supports).
+// Dataset repository: "URL [PATH]" (semantics 8). The path is in square brackets and
+// names a .zip or .xml file (the only formats the sync supports). The server checks
+// again and has the last word (credentials in URLs, local repositories).
 const HOST = '(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?';
-const HTTP_REPO = new RegExp(`^(?:https?://)?${HOST}(?::\\d{1,5})?(?:/[^\\s/]+){2,}/?$`);
-const SSH_REPO = new RegExp(`^(?:ssh://)?[A-Za-z0-9_.-]+@${HOST}(?::\\d{1,5})?[:/][^\\s/]+(?:/[^\\s/]+)+/?$`);
-const REPO_PATH = /^\[\/?(?:[A-Za-z0-9_+-]+\/)*[A-Za-z0-9_-]+\.(?:zip|xml)\]$/;
+// The same forms the server accepts (domain/dataset_repo/parsing.py): a scheme'd
+// http(s) URL needs a path; a bare host.tld/owner/repos two parts.
+const HTTP_REPO = new RegExp(`^(?:https?://${HOST}(?::\\d{1,5})?(?:/[^\\s/]+)+|${HOST}(?::\\d{1,5})?(?:/[^\\s/]+){2,})/?$`);
+const SSH_REPO = new RegExp(`^(?:ssh://(?:[A-Za-z0-9_.-]+@)?${HOST}(?::\\d{1,5})?/[^\\s/]+(?:/[^\\s/]+)*|[A-Za-z0-9_.-]+@${HOST}:[^\\s/-][^\\s]*)/?$`);
+
+/** The server's rule for the file in the repository: relative parts, none hidden
+ * or empty, a .zip or .xml file (task names with dots or any letters are fine). */
+function checkRepoPath(path) {
+  const inner = path.slice(1, -1).trim().replace(/^\/+/, '');
+  const parts = inner.split('/');
+  return Boolean(inner) && !/[\\\u0000-\u001f]/.test(inner)
+    && parts.every((part) => part && part !== '.' && part !== '..' && !part.startsWith('.'))
+    && /\.(zip|xml)$/.test(inner);
+}
 
 /** Split "URL [PATH]" into its parts; null parts are absent. */
 export function parseRepository(value) {
@@ -39,8 +49,8 @@ export function parseRepository(value) {
   return { url: match[1], path: match[2] || null, malformed: false };
 }
 
-// Besides those the server takes local repositories (an on-premise mirror):
-// file:///path or /path.
+// Local repositories (an on-premise mirror), which the server takes when
+// ANNOTASK_GIT_ALLOW_LOCAL is on: file:///path or /path.
 const LOCAL_REPO = /^(?:file:\/\/(?:localhost)?)?\/\S+$/;
 
 export function checkRepository(value) {
@@ -50,7 +60,7 @@ export function checkRepository(value) {
   if (malformed || !(HTTP_REPO.test(url) || SSH_REPO.test(url) || LOCAL_REPO.test(url))) {
     return 'Dataset repository URL is not valid: use https://host/owner/repos, git@host:owner/repos or file:///path, optionally followed by [PATH]';
   }
-  if (path && !REPO_PATH.test(path)) {
+  if (path && !checkRepoPath(path)) {
     return 'The repository path must be in square brackets and name a .zip or .xml file, e.g. [annotation/task.zip]';
   }
   return '';
