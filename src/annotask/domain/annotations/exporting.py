@@ -227,10 +227,15 @@ def build_export(
     format_name: str,
     save_images: bool,
     base_url: str,
+    plan: ExportPlan | None = None,
 ) -> tuple[Path, str]:
-    """Write the export zip; returns its path and the name to download it as."""
+    """Write the export zip; returns its path and the name to download it as.
+
+    ``plan`` is what :func:`plan_export` gives, for a caller that already read it
+    (the dataset repository's push also fingerprints the annotations).
+    """
     fmt = find_exporter(format_name)
-    plan = plan_export(db, target, target_id, base_url)
+    plan = plan or plan_export(db, target, target_id, base_url)
     data = AnnotationSet()
     frames: list[FrameInfo] = []
     for part in plan.parts:

@@ -18,8 +18,7 @@ from typing import Any
 
 from annotask.db.base import utcnow
 from annotask.db.models import Task, User
-from annotask.domain.annotations.exporting import build_export
-from annotask.domain.annotations.service import task_annotations
+from annotask.domain.annotations.exporting import build_export, plan_export
 from annotask.domain.dataset_repo import workspace
 from annotask.domain.dataset_repo.git import GitError
 from annotask.domain.dataset_repo.parsing import branch_name
@@ -187,7 +186,8 @@ def _push(
                 if task is None:
                     raise NotFound(f"Task #{task_id} no longer exists.")
                 last_save = task.updated_date
-                current = workspace.fingerprints(task_annotations(db, task).to_json())
+                plan = plan_export(db, "task", task_id, base_url)  # annotations read once
+                current = workspace.fingerprints(plan.parts[0].data.to_json())
                 export, _ = build_export(
                     services,
                     db,
@@ -197,6 +197,7 @@ def _push(
                     format_name=fmt,
                     save_images=False,
                     base_url=base_url,
+                    plan=plan,
                 )
             try:
                 workspace.write_annotations(directory, path, export)
