@@ -109,3 +109,28 @@ def test_projects_page_search_and_delete(page, api):
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator(".project-row")).to_have_count(1)
     assert api.get(f"/api/projects/{drop['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("path,row", [("/projects", ".project-row"), ("/tasks", ".task-row")])
+def test_search_typed_while_the_page_boots_is_kept(page, api, path, row):
+    """A fast typist (or a test) fills the box before the page's script has
+    asked who is logged in; the script must not wipe that text afterwards."""
+    name = unique("ui-early")
+    for each in (name, unique("ui-other")):  # the other one must be filtered out
+        if path == "/projects":
+            api.post("/api/projects", json={"name": each, "labels": []})
+        else:
+            api.post("/api/tasks", json={"name": each, "labels": [{"name": "car"}]})
+    held = []
+    page.route("**/api/users/self", lambda route: held.append(route))
+    page.goto(path)
+    for _ in range(250):  # the script is now waiting on the held request
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the page never asked who is logged in"
+    page.get_by_placeholder("Search by name").fill(name)
+    for route in held:
+        route.continue_()
+    expect(page.locator(row)).to_have_count(1)
+    expect(page.locator(row)).to_contain_text(name)

@@ -72,7 +72,8 @@ async function load() {
 async function main() {
   await boot();
   const params = new URLSearchParams(window.location.search);
-  state.search = params.get('search') || '';
+  // What the user typed while the page was booting wins over the address.
+  state.search = $('#search').value.trim() || params.get('search') || '';
   state.page = Math.max(1, Number(params.get('page')) || 1);
   $('#search').value = state.search;
   let typing = null;

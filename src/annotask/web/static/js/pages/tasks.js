@@ -46,8 +46,9 @@ let loadSeq = 0;
 function readAddress() {
   const params = new URLSearchParams(window.location.search);
   state.page = Math.max(1, Number(params.get('page')) || 1);
-  state.search = params.get('search') || '';
-  state.status = params.get('status') || '';
+  // What the user typed or picked while the page was booting wins over the address.
+  state.search = $('#search').value.trim() || params.get('search') || '';
+  state.status = $('#status-filter').value || params.get('status') || '';
   state.project_id = params.get('project_id') || '';
   $('#search').value = state.search;
   $('#status-filter').value = state.status;
