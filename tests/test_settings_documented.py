@@ -9,9 +9,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 def test_every_setting_is_in_the_configuration_doc():
     text = DOC.read_text()
-    missing = [
-        name for name in Settings.model_fields if f"`ANNOTASK_{name.upper()}`" not in text
-    ]
+    missing = [name for name in Settings.model_fields if f"`ANNOTASK_{name.upper()}`" not in text]
     assert not missing, f"settings missing from docs/configuration.md: {missing}"
 
 
