@@ -61,7 +61,7 @@ def b1_static_chunks(server: Server, client: httpx.Client, count: int) -> Result
         started = time.perf_counter()
         _pillow_chunks(share, Path(scratch))
         baseline = time.perf_counter() - started
-    with PssSampler(server) as memory:
+    with PssSampler(server, interval=0.5) as memory:  # informative here: sample rarely
         _task, ours = create_from_share(client, "b1", [f"b1_{count}/"], use_cache=False)
     ratio = baseline / ours
     return Result(
