@@ -340,10 +340,13 @@ def _prepare_chunks(
 
     source = ChunkSource.from_plan(layout, plan, params, services.settings.image_max_pixels)
     count = (plan.size + plan.chunk_size - 1) // plan.chunk_size
+    # Compressed chunks first: for images they are the costly ones, and the quick
+    # original chunks then fill the end, where one thread would otherwise idle
+    # while the other finishes a last compressed chunk.
     specs = [
         chunk_spec(source, quality, index)
-        for index in range(count)
         for quality in (cb.COMPRESSED, cb.ORIGINAL)
+        for index in range(count)
     ]
     total = len(specs)
     cb.build_all(
