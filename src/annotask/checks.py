@@ -80,6 +80,17 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[s
             "and a C compiler, then reinstall) - chunks take about 40% more CPU"
         )
 
+    def jpeg_headers() -> str:
+        # Never a failure: without the extension the same walk runs in Python.
+        from annotask.media import images
+
+        if images.FAST_HEADERS:
+            return "read in C without the GIL (extension)"
+        return (
+            "read in Python: the extension was not built (install a C compiler, then "
+            "reinstall) - creating tasks of many images takes longer"
+        )
+
     def dataset_repositories() -> str:
         # Never a failure: the feature is optional and says itself when it is off.
         from annotask.domain.dataset_repo.git import git_available
@@ -98,5 +109,6 @@ def run_checks(settings: Settings, out: Callable[[str], None] = print) -> list[s
     check("cache", cache)
     check("share", share)
     check("jpeg transcoder", jpeg_transcoder)
+    check("jpeg headers", jpeg_headers)
     check("dataset repositories", dataset_repositories)
     return failures

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 
-from annotask.media import jpeg_requantize
+from annotask.media import images, jpeg_requantize
 from tests.support.server import server_env
 
 
@@ -26,6 +26,8 @@ def test_a_default_install_passes_every_check(tmp_path):
         assert any(line.startswith(f"ok    {name}:") for line in lines), result.stdout
     expected = "DCT-domain" if jpeg_requantize.AVAILABLE else "pixel path only"
     assert any(line.startswith("ok    jpeg transcoder:") and expected in line for line in lines)
+    expected = "read in C" if images.FAST_HEADERS else "read in Python"
+    assert any(line.startswith("ok    jpeg headers:") and expected in line for line in lines)
     git = "git found" if shutil.which("git") else "unavailable"
     assert any(line.startswith("ok    dataset repositories:") and git in line for line in lines)
 

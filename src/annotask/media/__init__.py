@@ -7,9 +7,9 @@ are :class:`MediaError` with a message fit to show the user.
 
 Public API
     Detection     :func:`media_kind`, :func:`classify_media` -> :class:`MediaSelection`
-    Images        :func:`probe_image` -> :class:`ImageInfo`, :func:`probe_size`, :func:`load_rgb`,
-                  :func:`load_image`, :func:`encode_jpeg`, :func:`estimate_quality`,
-                  :func:`set_pixel_limit`
+    Images        :func:`probe_image` -> :class:`ImageInfo`, :func:`probe_size`,
+                  :func:`probe_sizes`, :func:`load_rgb`, :func:`load_image`,
+                  :func:`encode_jpeg`, :func:`estimate_quality`, :func:`set_pixel_limit`
     Image chunks  :func:`write_compressed_image_chunk`, :func:`write_original_image_chunk`,
                   :func:`encode_frame_jpeg`, :func:`original_frame_bytes`,
                   :func:`can_pass_through`, :func:`write_point_cloud_chunk`,
@@ -54,6 +54,7 @@ from .images import (
     load_rgb,
     probe_image,
     probe_size,
+    probe_sizes,
     set_pixel_limit,
 )
 from .jpeg import estimate_quality
@@ -144,6 +145,7 @@ __all__ = [
     "probe_image",
     "probe_point_cloud",
     "probe_size",
+    "probe_sizes",
     "probe_video",
     "quality_to_crf",
     "read_pcd_header",

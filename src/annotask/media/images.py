@@ -173,6 +173,14 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
         raise _fail(source, exc) from exc
 
 
+try:
+    from ._jpeg_headers import read_headers as _read_headers
+except ImportError:  # pragma: no cover - depends on how the package was built
+    _read_headers = None
+
+FAST_HEADERS = _read_headers is not None
+"""True when JPEG headers are read by the C extension (``annotask check`` says so)."""
+
 _FADVISE_RANDOM = getattr(os, "POSIX_FADV_RANDOM", None)
 _JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp")
 
@@ -192,6 +200,41 @@ def fast_jpeg_header(source: ImageSource) -> tuple[int, int, int] | None:
             return jpeg.read_size_and_orientation(fp)
     except OSError as exc:
         raise _fail(source, exc) from exc
+
+
+def fast_jpeg_headers(paths: list[str]) -> list[tuple[int, int, int] | None]:
+    """:func:`fast_jpeg_header` of many files at once.
+
+    With the ``_jpeg_headers`` extension built, the files are read in C without
+    the GIL (a 10,000-image task's sizes in tens of milliseconds, on every core);
+    otherwise one by one in Python. None where Pillow must answer instead,
+    including files that cannot be opened (Pillow's error names them).
+    """
+    jpegs = [i for i, path in enumerate(paths) if path.lower().endswith(_JPEG_SUFFIXES)]
+    found: list[tuple[int, int, int] | None] = [None] * len(paths)
+    if _read_headers is None:
+        for i in jpegs:
+            try:
+                found[i] = fast_jpeg_header(paths[i])
+            except MediaError:
+                found[i] = None
+        return found
+    for i, header in zip(jpegs, _read_headers([paths[i] for i in jpegs]), strict=True):
+        found[i] = header
+    return found
+
+
+def probe_sizes(paths: list[str], *, max_pixels: int | None = None) -> list[tuple[int, int]]:
+    """:func:`probe_size` of many files, JPEG markers read in one batch."""
+    sizes = []
+    for path, header in zip(paths, fast_jpeg_headers(paths), strict=True):
+        if header is None:
+            sizes.append(probe_size(path, max_pixels=max_pixels))
+            continue
+        width, height, orientation = header
+        _check_pixels(path, width, height, max_pixels)
+        sizes.append((height, width) if orientation >= 5 else (width, height))
+    return sizes
 
 
 def probe_size(source: ImageSource, *, max_pixels: int | None = None) -> tuple[int, int]:
