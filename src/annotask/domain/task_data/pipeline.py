@@ -9,6 +9,7 @@ rebuilds ``raw/`` and the chunks from the untouched uploaded files.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select
 
 from annotask import media
 from annotask.db.base import utcnow
+from annotask.db.bulk import insert_rows
 from annotask.db.models import Data, Frame, Job, Segment, Task, Video
 from annotask.domain.errors import DomainError
 from annotask.domain.requests import Attempt, Cancelled, JobInterrupted, LeaseLost, finish
@@ -422,19 +424,19 @@ def _commit(
         db.add(data)
         db.flush()
         if plan.images is not None:
+            columns = ("data_id", "frame", "path", "width", "height", "related_files")
             rows = [
-                {
-                    "data_id": data.id,
-                    "frame": index,
-                    "path": frame.path,
-                    "width": frame.width,
-                    "height": frame.height,
-                    "related_files": list(frame.related),
-                }
+                (
+                    data.id,
+                    index,
+                    frame.path,
+                    frame.width,
+                    frame.height,
+                    json.dumps(list(frame.related)) if frame.related else "[]",
+                )
                 for index, frame in zip(plan.image_indices, plan.images, strict=True)
             ]
-            for start in range(0, len(rows), 5000):
-                db.execute(Frame.__table__.insert(), rows[start : start + 5000])
+            insert_rows(db, Frame.__table__, columns, rows)
         else:
             db.add(
                 Video(
