@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         "could otherwise make the server clone, and push to, repositories its account can "
         "read or write.",
     )
+    function_call_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a single-frame function call (`POST /api/lambda/functions/{id}`) "
+        "waits for an agent of the function to answer; after that the call fails with 504 and "
+        "its request is failed, never left in the queue.",
+    )
     diagnostics_enabled: bool = Field(
         default=False,
         description="Enable `POST /api/requests/diagnostics/sleep` (admins only), a job that "

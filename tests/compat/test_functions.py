@@ -277,7 +277,7 @@ def test_bad_input_is_a_clear_4xx(server, admin):
         "/api/lambda/requests", json={"function": interactor.json()["id"], "task": task["id"]}
     )
     assert kind.status_code == 400 and "interactor" in kind.json()["function"][0]
-    assert "job" in run(job=task["jobs_list"][0]["id"]).json()
+    assert "job" in run(job="first").json()
     assert "threshold" in run(threshold=2).json()
     assert "mapping.car.name" in run(mapping={"car": {"name": "bus"}}).json()
     assert "mapping.bus" in run(mapping={"bus": {"name": "car"}}).json()
@@ -545,7 +545,7 @@ def test_interactors_and_trackers_register_and_their_agents_start(
     sqlite_server, tmp_path, source, kind
 ):
     """The fields of each kind are stored as the agent checks them; the agent starts
-    cleanly and finds no work (single-frame calls are not available yet)."""
+    cleanly and, with nothing queued, finds no work (calls: test_function_calls.py)."""
     path = tmp_path / f"{kind}.py"
     path.write_text(source)
     created = run_cli(

@@ -141,8 +141,9 @@ def fail_request(queue_id: str, request_id: str, caller: CurrentCaller, db: Db, 
 async def watch_queue(
     queue_id: str, caller: CurrentCaller, services: ServicesDep
 ) -> StreamingResponse:
-    """Server-sent events: ``newrequest`` with ``{"request_category": "batch"}``
-    whenever a request the agent could acquire appears. The stream ends after an
+    """Server-sent events: ``newrequest`` with ``{"request_category": "batch"}`` or
+    ``"interactive"`` whenever a request of that category the agent could acquire
+    appears. The stream ends after an
     hour, or when the function is deleted; the agent reconnects by itself."""
     function_id = agents.queue_function_id(queue_id)
 
@@ -158,8 +159,8 @@ async def watch_queue(
     )
 
 
-def _pending(services: Services, user: User, function_id: int) -> list[str] | None:
-    """The acquirable request ids, or None once the function is gone."""
+def _pending(services: Services, user: User, function_id: int) -> list[tuple[str, str]] | None:
+    """The acquirable requests as ``(id, category)``, or None once the function is gone."""
     _release_expired(services)
     with services.read_sessions() as db, db.begin():
         try:
@@ -167,6 +168,13 @@ def _pending(services: Services, user: User, function_id: int) -> list[str] | No
         except NotFound:
             return None
         return agents.pending_ids(db, function_id)
+
+
+def _new_categories(pending: list[tuple[str, str]], announced: set[str]) -> list[str]:
+    """The categories of requests not announced yet, interactive first (the agent
+    serves those first, and a waiting caller is on the other end)."""
+    new = {category for request_id, category in pending if request_id not in announced}
+    return sorted(new, key=lambda c: (c != "interactive", c))
 
 
 async def _events(services: Services, user: User, function_id: int) -> AsyncIterator[str]:
@@ -179,11 +187,11 @@ async def _events(services: Services, user: User, function_id: int) -> AsyncIter
         pending = await run_in_threadpool(_pending, services, user, function_id)
         if pending is None:
             return
-        if set(pending) - announced:
-            data = json.dumps({"request_category": "batch"})
+        for category in _new_categories(pending, announced):
+            data = json.dumps({"request_category": category})
             yield f"event: newrequest\ndata: {data}\n\n"
             last_sent = time.monotonic()
-        announced = set(pending)
+        announced = {request_id for request_id, _ in pending}
         if time.monotonic() - last_sent >= WATCH_KEEPALIVE_SECONDS:
             yield ": keep-alive\n"
             last_sent = time.monotonic()

@@ -1,8 +1,10 @@
 """``/api/lambda``: CVAT's lambda API, backed by native functions and their agents.
 
 ``GET /api/lambda/functions`` lists the native functions the caller may run;
-``POST /api/lambda/requests`` runs a detector on a whole task
-(``{"function": "<id or name>", "task": N, "cleanup": ..., "threshold": ...,
+``POST /api/lambda/functions/{id}`` calls a function on one frame and answers
+with its result (:mod:`annotask.domain.functions.calls`);
+``POST /api/lambda/requests`` runs a detector on a whole task or one job
+(``{"function": "<id or name>", "task": N, "job": N, "cleanup": ..., "threshold": ...,
 "mapping": ..., "conv_mask_to_poly": ...}``) and answers CVAT's ``FunctionCall``;
 ``GET /api/lambda/requests[/{id}]`` follows it; ``DELETE`` cancels it.
 """
@@ -19,8 +21,8 @@ from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.functions import function_call, lambda_function
 from annotask.db.models import Function
-from annotask.domain.errors import NotFound, ValidationFailed
-from annotask.domain.functions import agents, registry, runs
+from annotask.domain.errors import NotFound
+from annotask.domain.functions import agents, calls, registry, runs
 
 router = CvatRouter(prefix="/api/lambda", tags=["lambda"])
 
@@ -47,12 +49,22 @@ def retrieve_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
 
 
 @router.post("/functions/{func_id}")
-def call_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
-    """CVAT's immediate call (one frame, from an annotation view): not available."""
-    function = _function(db, caller, func_id)
-    raise ValidationFailed(
-        f"Calling function #{function.id} ({function.kind}) on a single frame is not "
-        "supported yet: run it on a whole task with POST /api/lambda/requests."
+def call_function(
+    func_id: str,
+    caller: CurrentCaller,
+    services: ServicesDep,
+    body: Annotated[Any, Depends(raw_body)],
+) -> Any:
+    """CVAT's immediate call on one frame: queued for the function's agents, then
+    awaited (this thread polls; no transaction is held while it waits)."""
+    with services.sessions() as db, db.begin():
+        call = calls.create_call(db, caller.user, _function(db, caller, func_id), body)
+        request_id = call.id
+    return calls.wait_for_result(
+        services.sessions,
+        services.read_sessions,
+        request_id,
+        timeout=services.settings.function_call_timeout_seconds,
     )
 
 

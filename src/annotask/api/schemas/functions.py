@@ -61,8 +61,9 @@ class FunctionCall(ReadModel):
 
 
 def function_call(request: AnnotationRequest) -> dict:
-    """CVAT's ``FunctionCall``: progress in percent, the failure reason in ``exc_info``."""
-    return FunctionCall(
+    """CVAT's ``FunctionCall``: progress in percent, the failure reason in ``exc_info``;
+    ``function.job`` only for a job's run (the SDK's model does not allow null there)."""
+    body = FunctionCall(
         id=request.id,
         function=FunctionCallParams(
             id=str(request.function_id) if request.function_id is not None else None,
@@ -76,6 +77,9 @@ def function_call(request: AnnotationRequest) -> dict:
         ended=request.finished_date,
         exc_info=(request.message or "Unknown error") if request.status == "failed" else None,
     ).model_dump(mode="json")
+    if request.job_id is not None:
+        body["function"]["job"] = request.job_id
+    return body
 
 
 def lambda_function(function: Function) -> dict:

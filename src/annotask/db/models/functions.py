@@ -44,6 +44,12 @@ class AnnotationRequest(Base):
     queue (``attempts`` counts acquisitions and fences late results).
     ``function_id`` is cleared when the function is deleted; the request stays
     readable, failed.
+
+    Two categories: ``batch`` runs (``annotate_task``, on the whole task or, with
+    ``job_id``, only that job's frames) save their result as annotations;
+    ``interactive`` single-frame calls (``annotate_frame``, ``interact``,
+    ``init_tracking``, ``track``) keep the agent's answer in ``result`` for the
+    waiting HTTP call, which clears it once read.
     """
 
     __tablename__ = "annotation_requests"
@@ -53,14 +59,21 @@ class AnnotationRequest(Base):
         ForeignKey("functions.id", ondelete="SET NULL"), nullable=True, index=True
     )
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    # A batch run limited to one job's frames (CVAT's ``job``); None for the whole task.
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
     )
-    # What the agent is asked ("annotate_task") and its priority class ("batch").
+    # What the agent is asked ("annotate_task", ...) and its priority class
+    # ("batch" or "interactive").
     type: Mapped[str] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(16), default="batch")
     # The parameters the agent receives (``ar_params``), task and mapping included.
     params: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The agent's answer to an interactive call, until the call has read it.
+    result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     cleanup: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)

@@ -1,5 +1,9 @@
 """The agent's side of annotation requests: acquire, progress, complete, fail.
 
+Both categories go through the same states: ``batch`` runs (their result saved
+as annotations) and ``interactive`` single-frame calls (their result kept for
+the caller waiting on it, see :mod:`annotask.domain.functions.calls`).
+
 Every transition is a conditional ``UPDATE`` (on status, agent and attempt),
 so two agents can never both hold a request, and a late answer from an agent
 that lost its lease is refused with 409 instead of overwriting the new run.
@@ -25,11 +29,12 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotask.db.base import utcnow
-from annotask.db.models import AnnotationRequest, Task, User
+from annotask.db.models import AnnotationRequest, Job, Task, User
 from annotask.domain.annotations import service as annotations
 from annotask.domain.errors import Conflict, NotFound, ValidationFailed
+from annotask.domain.functions import calls
 from annotask.domain.functions.registry import get_function_for_manage
-from annotask.domain.functions.runs import NOT_FOUND
+from annotask.domain.functions.runs import NOT_FOUND, job_frames
 from annotask.domain.tasks import MAX_ID
 
 LEASE = timedelta(minutes=2)
@@ -114,11 +119,14 @@ def check_agent_id(agent_id: Any) -> str:
     return agent_id
 
 
-def pending_ids(db: Session, function_id: int, now: datetime | None = None) -> list[str]:
-    """Requests of the function an agent could acquire now, oldest first."""
+def pending_ids(
+    db: Session, function_id: int, now: datetime | None = None
+) -> list[tuple[str, str]]:
+    """Requests of the function an agent could acquire now, as ``(id, category)``,
+    oldest first."""
     now = now or utcnow()
     query = (
-        select(AnnotationRequest.id)
+        select(AnnotationRequest.id, AnnotationRequest.category)
         .where(
             AnnotationRequest.function_id == function_id,
             or_(
@@ -129,7 +137,7 @@ def pending_ids(db: Session, function_id: int, now: datetime | None = None) -> l
         )
         .order_by(AnnotationRequest.created_date, AnnotationRequest.id)
     )
-    return list(db.scalars(query))
+    return [(request_id, category) for request_id, category in db.execute(query)]
 
 
 def acquire(
@@ -246,12 +254,15 @@ def complete(
     request_id: str,
     body: Any,
 ) -> None:
-    """Save the agent's annotations on the task and finish the request.
+    """Take the agent's result and finish the request.
 
-    ``cleanup`` requests replace the task's annotations, others add to them;
-    every object gets source ``auto``. Annotations the task cannot take (unknown
-    label, frame out of range, ...) fail the request with the reason and answer
-    400. A repeated submission by the agent that finished the request is a no-op.
+    A batch result is saved as annotations: ``cleanup`` requests replace the
+    task's (or, for a job's run, only that job's) annotations, others add to
+    them; a job's run keeps only what lies in the job's frames; every object gets
+    source ``auto``. An interactive result is only kept for the waiting call
+    (:mod:`annotask.domain.functions.calls`), never saved as annotations.
+    A result the server cannot take fails the request with the reason and
+    answers 400. A repeated submission by the agent that finished it is a no-op.
     """
     if not isinstance(body, Mapping):
         raise ValidationFailed("The body must be a JSON object.")
@@ -262,11 +273,14 @@ def complete(
             if _already(db, function_id, request_id, agent_id, "finished"):
                 return
             request = _held(db, function_id, request_id, agent_id, lock=True)
-            result = _annotations(body)
             task = db.get(Task, request.task_id)
             if task is None:
                 raise NotFound(f"Task #{request.task_id} not found.")
-            annotations.write_task(db, task, result, None if request.cleanup else "create")
+            stored: dict[str, Any] | None = None
+            if request.category == "interactive":
+                stored = calls.read_result(db, task, request, body)
+            else:
+                _save_annotations(db, task, request, _annotations(body))
             finished = db.execute(
                 update(AnnotationRequest)
                 .where(
@@ -278,6 +292,7 @@ def complete(
                     status="finished",
                     progress=1.0,
                     message="",
+                    result=stored,
                     finished_date=utcnow(),
                     lease_expires_at=None,
                 )
@@ -288,6 +303,25 @@ def complete(
         with sessions() as db, db.begin():
             _fail(db, function_id, request_id, agent_id, f"The agent's result was refused: {exc}")
         raise
+
+
+def _save_annotations(
+    db: Session, task: Task, request: AnnotationRequest, result: dict[str, Any]
+) -> None:
+    """A batch result into the task, or into the request's job (its frames only)."""
+    action = None if request.cleanup else "create"
+    if request.job_id is None:
+        annotations.write_task(db, task, result, action)
+        return
+    job = db.get(Job, request.job_id)
+    if job is None:
+        raise NotFound(f"Job #{request.job_id} not found.")
+    frames = job_frames(db, job)
+    kept = {
+        kind: [o for o in result[kind] if isinstance(o, Mapping) and o.get("frame") in frames]
+        for kind in ("tags", "shapes")
+    }
+    annotations.write_job(db, job, {**kept, "tracks": []}, action)
 
 
 def fail(
