@@ -37,6 +37,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from annotask.api import sendfile
     from annotask.app import create_app
     from annotask.db.migrate import upgrade
     from annotask.domain.users import ensure_first_admin
@@ -75,6 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             log_level=args.log_level,
             timeout_graceful_shutdown=5,
+            **({"http": sendfile.protocol()} if sendfile.protocol() else {}),
         )
     finally:
         if worker is not None:

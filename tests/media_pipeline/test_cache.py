@@ -32,11 +32,17 @@ def test_concurrent_first_requests_build_once(tmp_path):
         time.sleep(0.3)
         return b"chunk bytes" * 10_000
 
+    def read(file) -> bytes:
+        with file:
+            return file.read()
+
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: cached(cache, "k", build), range(8)))
+        results = list(pool.map(lambda _: read(cached(cache, "k", build)), range(8)))
     assert len(builds) == 1
-    assert all(result == results[0] for result in results)
-    assert cached(cache, "k", build) == results[0] and len(builds) == 1
+    assert results == [b"chunk bytes" * 10_000] * 8
+    hit = cached(cache, "k", build)
+    assert hit.fileno() >= 0  # a hit is the cache's own file: it can go out with sendfile
+    assert read(hit) == results[0] and len(builds) == 1
     cache.close()
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from annotask.db.models import AccessToken, User
 from annotask.domain import auth
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
 from annotask.services import Services
+
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -35,7 +38,8 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_db(request: Request) -> Iterator[Session]:
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent.
 
     The transaction begins at the first query, not when the request arrives, so a
@@ -54,6 +58,11 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with request_session(request) as session:
+        yield session
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -155,6 +164,16 @@ def current_caller(request: Request) -> Caller:
     if caller is None:
         raise NotAuthenticated()
     return caller
+
+
+def in_one_trip(request: Request, work: Callable[[Caller, Session], T]) -> T:
+    """``work(caller, db)`` with what ``CurrentCaller`` and ``Db`` would give, all
+    in the calling thread. The hottest routes (frames and chunks) call it through
+    one ``run_in_threadpool``: as dependencies, authentication and the session's
+    opening and closing would each cost a hop to a worker thread and back."""
+    caller = current_caller(request)
+    with request_session(request) as db:
+        return work(caller, db)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

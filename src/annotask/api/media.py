@@ -1,50 +1,46 @@
 """Sending media: the content type is the server's decision, never the client's data.
 
-Files (static chunks, previews) go out the cheapest way the ASGI server allows:
-a server that implements the ``http.response.pathsend`` extension (Granian, for
-one) sends the file itself without Python touching the bytes; under uvicorn a
-file up to ``READ_WHOLE_BYTES`` is read in one system call (the endpoint already
-runs on a worker thread) and written in one piece, instead of Starlette's
-``FileResponse`` loop of 64 KiB reads, each a hop to a worker thread; larger
-files stream in 1 MiB pieces so memory stays bounded. docs/benchmarks.md (B4)
-has the measurements, Granian included.
+Files (static chunks, cached chunks, previews) go out the cheapest way the
+server allows: under ``annotask serve`` with ``sendfile`` (:mod:`.sendfile`:
+the kernel copies the file to the socket, the GIL is not held for the bytes);
+anywhere else they are read and sent in 1 MiB pieces, so memory stays bounded.
+docs/benchmarks.md (B4) has the measurements.
 """
 
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from fastapi import Request, Response
-from fastapi.responses import FileResponse
 
+from annotask.api.sendfile import FileBodyResponse
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.task_data import frames
-
-READ_WHOLE_BYTES = 32 * 1024 * 1024
-STREAM_PIECE_BYTES = 1024 * 1024
-PATHSEND = "http.response.pathsend"
-
-
-class _LargePieceFileResponse(FileResponse):
-    chunk_size = STREAM_PIECE_BYTES
 
 
 def send(payload: frames.Payload, request: Request | None = None) -> Response:
     """Media go out with the type the server decided and never as HTML (no sniffing)."""
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
-    if payload.path is None:
-        return Response(payload.data, media_type=payload.mime, headers=headers)
-    extensions = (request.scope.get("extensions") or {}) if request is not None else {}
-    if PATHSEND not in extensions:
+    file: BinaryIO | None = payload.file
+    if file is None and payload.path is not None:
         try:
-            size = os.path.getsize(payload.path)
-            if size <= READ_WHOLE_BYTES:
-                with open(payload.path, "rb") as fp:
-                    return Response(fp.read(), media_type=payload.mime, headers=headers)
+            file = open(payload.path, "rb")  # noqa: SIM115 - the response closes it
         except FileNotFoundError as exc:  # removed meanwhile (task deleted)
             raise NotFound("The file is gone.") from exc
-        return _LargePieceFileResponse(payload.path, media_type=payload.mime, headers=headers)
-    return FileResponse(payload.path, media_type=payload.mime, headers=headers)
+    if file is None:
+        return Response(payload.data, media_type=payload.mime, headers=headers)
+    return FileBodyResponse(file, _size(file), media_type=payload.mime, headers=headers)
+
+
+def _size(file: BinaryIO) -> int:
+    try:
+        return os.fstat(file.fileno()).st_size - file.tell()
+    except (OSError, AttributeError, ValueError):  # in memory (BytesIO)
+        position = file.tell()
+        size = file.seek(0, os.SEEK_END) - position
+        file.seek(position)
+        return size
 
 
 def query_number(request: Request) -> int:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class ChunkCache(Protocol):
     def get(self, key: str) -> bytes | None:
         """The cached value, or None on a miss."""
+
+    def open(self, key: str) -> BinaryIO | None:
+        """The cached value as a file to read (and close), or None on a miss. A real
+        file where the cache keeps one, so that it can be sent with ``sendfile``; it
+        stays readable even if the item is evicted meanwhile."""
 
     def set(self, key: str, value: bytes) -> None:
         """Store a value; the cache may evict other (less used) items to make room."""

@@ -15,9 +15,11 @@ eviction needs and is not fooled by one client's burst.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import diskcache
 
@@ -48,11 +50,22 @@ class DiskChunkCache:
 
     def get(self, key: str) -> bytes | None:
         value = self._reader.get(key)
-        if value is not None and self._due_for_count(key):
+        if value is not None:
+            self._count(key)
+        return value
+
+    def open(self, key: str) -> BinaryIO | None:
+        value = self._reader.get(key, read=True)  # values of 64 KiB and more are files
+        if value is None:
+            return None
+        self._count(key)
+        return value if hasattr(value, "read") else io.BytesIO(value)
+
+    def _count(self, key: str) -> None:
+        if self._due_for_count(key):
             handle = self._cache.get(key, read=True)  # LFU: access_count += 1
             if hasattr(handle, "close"):
                 handle.close()
-        return value
 
     def _due_for_count(self, key: str) -> bool:
         now = time.monotonic()

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 import redis
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
@@ -15,6 +18,10 @@ class RedisChunkCache:
 
     def get(self, key: str) -> bytes | None:
         return self._redis.get(self._prefix + key)
+
+    def open(self, key: str) -> BinaryIO | None:
+        value = self.get(key)
+        return None if value is None else io.BytesIO(value)
 
     def set(self, key: str, value: bytes) -> None:
         self._redis.set(self._prefix + key, value, ex=DEFAULT_TTL_SECONDS)

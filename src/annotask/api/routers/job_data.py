@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
-from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, in_one_trip
 from annotask.api.media import query_number, send
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.data import data_meta
@@ -15,6 +16,7 @@ from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.task_data import frames
 from annotask.domain.task_data.deleted_frames import set_deleted_frames
+from annotask.services import Services
 
 router = CvatRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -24,8 +26,15 @@ def _visible_job(db, caller, job_id: int) -> Job:
 
 
 @router.get("/{job_id}/data")
-def get_job_data(
-    job_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
+async def get_job_data(job_id: int, request: Request, services: ServicesDep) -> Response:
+    """As the task's data route: everything in one trip to a worker thread."""
+    return await run_in_threadpool(
+        in_one_trip, request, lambda caller, db: _job_data(job_id, request, caller, db, services)
+    )
+
+
+def _job_data(
+    job_id: int, request: Request, caller: Caller, db: Session, services: Services
 ) -> Response:
     job = _visible_job(db, caller, job_id)
     task, segment = job.segment.task, job.segment

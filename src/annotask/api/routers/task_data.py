@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json, validate
-from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, in_one_trip
 from annotask.api.media import query_number, send
 from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
@@ -138,23 +139,27 @@ def _visible_task(db, caller, task_id: int) -> Task:
 
 
 @router.get("/{task_id}/data/")
-def get_data(
-    task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
-) -> Response:
-    task = _visible_task(db, caller, task_id)
-    kind = request.query_params.get("type")
-    quality = request.query_params.get("quality", "compressed")
-    if kind == "chunk":
-        payload = frames.get_chunk(services, db, task, quality, query_number(request))
-    elif kind == "frame":
-        payload = frames.get_frame(services, db, task, quality, query_number(request))
-    elif kind == "preview":
-        payload = frames.get_preview(services, task)
-    elif kind == "context_image":
-        payload = frames.get_context_images(services, db, task, query_number(request))
-    else:
-        raise ValidationFailed({"type": "Data type not specified or has wrong value"})
-    return send(payload, request)
+async def get_data(task_id: int, request: Request, services: ServicesDep) -> Response:
+    """Chunks, frames, previews: authentication, permission and payload in one trip
+    to a worker thread (the route annotators call most)."""
+
+    def work(caller: Caller, db: Session) -> Response:
+        task = _visible_task(db, caller, task_id)
+        kind = request.query_params.get("type")
+        quality = request.query_params.get("quality", "compressed")
+        if kind == "chunk":
+            payload = frames.get_chunk(services, db, task, quality, query_number(request))
+        elif kind == "frame":
+            payload = frames.get_frame(services, db, task, quality, query_number(request))
+        elif kind == "preview":
+            payload = frames.get_preview(services, task)
+        elif kind == "context_image":
+            payload = frames.get_context_images(services, db, task, query_number(request))
+        else:
+            raise ValidationFailed({"type": "Data type not specified or has wrong value"})
+        return send(payload, request)
+
+    return await run_in_threadpool(in_one_trip, request, work)
 
 
 @router.get("/{task_id}/data/meta")

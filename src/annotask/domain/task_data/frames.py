@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -170,11 +171,13 @@ def chunk_spec(
 
 @dataclass
 class Payload:
-    """Bytes to send, or a file to stream, with the content type the server decides."""
+    """Bytes to send, a file to send, or an open file (from the cache, which the
+    response closes), with the content type the server decides."""
 
     mime: str
     data: bytes | None = None
     path: Path | None = None
+    file: BinaryIO | None = None
 
 
 def _task_data(task: Task) -> Data:
@@ -230,7 +233,7 @@ def _chunk_payload(
         spec = chunk_spec(source, quality, 0, out, relative)
         return cb.build_chunk_bytes(spec, threads=cb.cpu_threads())
 
-    return Payload(mime, data=cached(services.cache, key, build))
+    return Payload(mime, file=cached(services.cache, key, build))
 
 
 def get_job_chunk(
@@ -260,17 +263,19 @@ def get_job_chunk(
     )
 
 
-def cached(cache: ChunkCache, key: str, build: Callable[[], bytes]) -> bytes:
-    """From the cache, or built once under a lock however many requests arrive together
-    (in any process: the lock lives in the shared cache)."""
-    value = cache.get(key)
-    if value is None:
+def cached(cache: ChunkCache, key: str, build: Callable[[], bytes]) -> BinaryIO:
+    """From the cache (an open file, sent without copying where the server can), or
+    built once under a lock however many requests arrive together (in any process:
+    the lock lives in the shared cache)."""
+    found = cache.open(key)
+    if found is None:
         with cache.lock(key, CHUNK_LOCK_SECONDS):
-            value = cache.get(key)  # another request may have built it meanwhile
-            if value is None:
+            found = cache.open(key)  # another request may have built it meanwhile
+            if found is None:
                 value = build()
                 cache.set(key, value)
-    return value
+                return io.BytesIO(value)
+    return found
 
 
 def get_frame(services: Services, db: Session, task: Task, quality: str, number: int) -> Payload:
@@ -329,7 +334,7 @@ def get_context_images(services: Services, db: Session, task: Task, number: int)
         return buffer.getvalue()
 
     key = f"{_data_key(task, data)}:context:{number}"
-    return Payload("application/zip", data=cached(services.cache, key, build))
+    return Payload("application/zip", file=cached(services.cache, key, build))
 
 
 def get_preview(services: Services, task: Task) -> Payload:
@@ -356,4 +361,4 @@ def get_job_preview(services: Services, db: Session, task: Task, job_start: int)
         return media.make_preview(_video_frame(source, index))
 
     key = f"{_data_key(task, data)}:preview:{job_start}"
-    return Payload("image/jpeg", data=cached(services.cache, key, build))
+    return Payload("image/jpeg", file=cached(services.cache, key, build))
