@@ -114,6 +114,7 @@ def reader(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # exif-bad-offset.jpg
 def test_probe_sizes_agrees_with_pillow_on_every_readable_file(tmp_path, reader):
     files = _corpus(tmp_path)
     readable = []

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import select
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -112,7 +113,11 @@ async def _sendfile(cycle: Any, message: dict[str, Any], send: Send) -> None:
     transport = cycle.transport
     # The headers may still sit in the transport's buffer (the socket was full
     # from the previous response): they must reach the socket first.
+    deadline = time.monotonic() + STALL_SECONDS
     while transport.get_write_buffer_size() and not transport.is_closing():
+        if time.monotonic() > deadline:  # the client stopped reading
+            transport.close()
+            break
         await asyncio.sleep(0.001)
     socket = transport.get_extra_info("socket")
     if transport.is_closing() or socket is None:
