@@ -34,7 +34,9 @@ router = CvatRouter(prefix="/api/functions", tags=["functions"])
 
 # The event stream: how often it looks for new requests, how often it sends a
 # keep-alive comment, how long one connection lasts, and the client's reconnection delay.
-WATCH_POLL_SECONDS = 1.0
+# A single-frame call waits for its agent to hear of it, so the stream looks often;
+# a look is one indexed read (two, counting expired leases) per connected agent.
+WATCH_POLL_SECONDS = 0.25
 WATCH_KEEPALIVE_SECONDS = 20.0
 WATCH_MAX_SECONDS = 3600.0
 WATCH_RETRY_MS = 5000
