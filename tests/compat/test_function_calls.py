@@ -16,6 +16,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -318,6 +319,9 @@ def test_calls_are_never_confused_with_batch_requests(server, admin):
     assert answer.json()["detail"] == "The function failed: Invalid annotation request"
 
 
+CALLS = 50  # more than anyio's 40 worker threads
+
+
 # ---- the timeout, and bad calls -----------------------------------------------------------
 
 
@@ -349,6 +353,45 @@ def test_a_call_no_agent_answers_times_out_and_fails(quick_server):
             json={"agent_id": "late", "request_category": "interactive"},
         )
         assert acquired.json() == {"ar_assignment": None}
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def patient_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A server whose calls wait four seconds for an agent."""
+    yield from start_server(
+        tmp_path_factory.mktemp("patient"), "sqlite", function_call_timeout_seconds="4"
+    )
+
+
+def test_waiting_calls_do_not_take_the_servers_threads(patient_server):
+    """More calls wait than the web server has worker threads (40), and other
+    requests are still answered while every call is waiting."""
+    client = patient_server.client()
+    try:
+        function_id = create_function(client)
+        task = make_task(client, 1, labels=LABELS)
+        returned: list[float] = []
+
+        def call() -> int:
+            response = client.post(
+                f"/api/lambda/functions/{function_id}", json={"task": task["id"], "frame": 0}
+            )
+            returned.append(time.monotonic())
+            return response.status_code
+
+        with ThreadPoolExecutor(CALLS) as pool:
+            futures = [pool.submit(call) for _ in range(CALLS)]
+            deadline = time.monotonic() + 30
+            while len(interactive_requests(patient_server, function_id)) < CALLS:
+                assert time.monotonic() < deadline, "the calls were not all queued"
+                time.sleep(0.05)
+            assert client.get("/api/users/self").status_code == 200
+            answered = time.monotonic()
+            statuses = [future.result() for future in futures]
+        assert not [t for t in returned if t < answered]  # every call was still waiting
+        assert statuses == [504] * CALLS
     finally:
         client.close()
 

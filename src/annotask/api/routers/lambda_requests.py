@@ -11,10 +11,14 @@ with its result (:mod:`annotask.domain.functions.calls`);
 
 from __future__ import annotations
 
+import asyncio
+import time
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
@@ -23,6 +27,7 @@ from annotask.api.schemas.functions import function_call, lambda_function
 from annotask.db.models import Function
 from annotask.domain.errors import NotFound
 from annotask.domain.functions import agents, calls, registry, runs
+from annotask.services import Services
 
 router = CvatRouter(prefix="/api/lambda", tags=["lambda"])
 
@@ -49,23 +54,38 @@ def retrieve_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
 
 
 @router.post("/functions/{func_id}")
-def call_function(
+async def call_function(
     func_id: str,
     caller: CurrentCaller,
     services: ServicesDep,
     body: Annotated[Any, Depends(raw_body)],
 ) -> Any:
     """CVAT's immediate call on one frame: queued for the function's agents, then
-    awaited (this thread polls; no transaction is held while it waits)."""
+    awaited. Between looks the call sleeps on the event loop, not in a thread."""
+    request_id = await run_in_threadpool(_create_call, services, caller, func_id, body)
+    timeout = services.settings.function_call_timeout_seconds
+    deadline = time.monotonic() + timeout
+    pause = calls.POLL_SECONDS
+    while True:
+        outcome = await run_in_threadpool(
+            partial(
+                calls.check_result,
+                services.sessions,
+                services.read_sessions,
+                request_id,
+                timeout=timeout,
+                expired=time.monotonic() >= deadline,
+            )
+        )
+        if outcome is not calls.PENDING:
+            return outcome
+        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic()) + 0.01))
+        pause = min(pause * 1.5, calls.POLL_MAX_SECONDS)
+
+
+def _create_call(services: Services, caller: Caller, func_id: str, body: Any) -> str:
     with services.sessions() as db, db.begin():
-        call = calls.create_call(db, caller.user, _function(db, caller, func_id), body)
-        request_id = call.id
-    return calls.wait_for_result(
-        services.sessions,
-        services.read_sessions,
-        request_id,
-        timeout=services.settings.function_call_timeout_seconds,
-    )
+        return calls.create_call(db, caller.user, _function(db, caller, func_id), body).id
 
 
 @router.post("/requests")

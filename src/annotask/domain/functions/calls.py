@@ -5,7 +5,8 @@ A native function has no server-side code, so the call becomes an
 ``interactive`` annotation request; the function's agents are told of it by the
 queue watch, acquire it before any batch work (``cvat-cli`` does), and
 ``complete`` it with their answer, which :func:`read_result` checks and stores
-in the request; :func:`wait_for_result` polls for it and hands it out once.
+in the request; the route looks with :func:`check_result` until it is there and
+hands it out once.
 
 What the agent is asked, per kind (the drivers of ``cvat-cli function run-agent``):
 
@@ -29,7 +30,6 @@ agent's ``fail`` is a 502 with its message. Nothing is written to the task.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,7 +57,11 @@ from annotask.domain.functions.runs import (
     resolve_target,
 )
 
+# How often a waiting call looks for its answer: soon at first (an agent answers
+# in tens of milliseconds), then less often, so that many calls waiting on a
+# slow agent do not keep the database busy.
 POLL_SECONDS = 0.05
+POLL_MAX_SECONDS = 0.5
 COMMON_FIELDS = ("task", "job", "frame", "quality", "roi")
 KIND_FIELDS = {
     "detector": ("threshold", "mapping", "conv_mask_to_poly", "convMaskToPoly", "cleanup"),
@@ -120,41 +124,46 @@ def create_call(db: Session, user: User, function: Function, raw: Any) -> Annota
     return request
 
 
-def wait_for_result(
+PENDING = object()
+"""What :func:`check_result` returns while the agent has not answered."""
+
+
+def check_result(
     sessions: sessionmaker[Session],
     read_sessions: sessionmaker[Session],
     request_id: str,
+    *,
     timeout: float,
-    poll: float = POLL_SECONDS,
+    expired: bool,
 ) -> Any:
-    """The agent's answer, once; raises :class:`CallFailed` or, after ``timeout``
-    seconds, fails the request and raises :class:`CallTimedOut`.
+    """One look at a call: the agent's answer (handed out once), or :data:`PENDING`.
 
-    Runs in the route's worker thread, polling the database (no transaction is
-    held between polls, so the agent can write meanwhile).
+    Raises :class:`CallFailed` when the agent failed it and, once ``expired``,
+    fails the request and raises :class:`CallTimedOut`. The caller waits between
+    looks without holding a thread (no transaction is held either, so the agent
+    can write meanwhile): a hundred callers waiting for a slow agent must not
+    take the web server's worker threads.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        with read_sessions() as db, db.begin():
-            row = db.execute(
-                select(
-                    AnnotationRequest.status, AnnotationRequest.message, AnnotationRequest.result
-                ).where(AnnotationRequest.id == request_id)
-            ).first()
-        if row is None:  # its task or job was deleted meanwhile
-            raise CallFailed("The call was dropped: its task or job was deleted.")
-        status, message, result = row
-        if status == "finished":
-            _forget_result(sessions, request_id)
-            return result["answer"] if result else None
-        if status == "failed":
-            raise CallFailed(f"The function failed: {message or 'Unknown error'}")
-        if time.monotonic() >= deadline and _expire(sessions, request_id, timeout):
-            raise CallTimedOut(
-                f"No agent of the function answered within {timeout:g} s: is "
-                "`cvat-cli function run-agent` running for it?"
-            )
-        time.sleep(poll)
+    with read_sessions() as db, db.begin():
+        row = db.execute(
+            select(
+                AnnotationRequest.status, AnnotationRequest.message, AnnotationRequest.result
+            ).where(AnnotationRequest.id == request_id)
+        ).first()
+    if row is None:  # its task or job was deleted meanwhile
+        raise CallFailed("The call was dropped: its task or job was deleted.")
+    status, message, result = row
+    if status == "finished":
+        _forget_result(sessions, request_id)
+        return result["answer"] if result else None
+    if status == "failed":
+        raise CallFailed(f"The function failed: {message or 'Unknown error'}")
+    if expired and _expire(sessions, request_id, timeout):
+        raise CallTimedOut(
+            f"No agent of the function answered within {timeout:g} s: is "
+            "`cvat-cli function run-agent` running for it?"
+        )
+    return PENDING
 
 
 def _forget_result(sessions: sessionmaker[Session], request_id: str) -> None:
