@@ -19,7 +19,7 @@ from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.task_data import frames
 
 
-def send(payload: frames.Payload, request: Request | None = None) -> Response:
+def send(payload: frames.Payload) -> Response:
     """Media go out with the type the server decided and never as HTML (no sniffing)."""
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
     file: BinaryIO | None = payload.file

@@ -15,7 +15,7 @@ readable through it, so a response never stops half way.
 
 Apps see the extension in ``scope["extensions"]`` only when it is served; any
 other server (or a test client) gets ordinary body messages from
-:func:`file_response`.
+:class:`FileBodyResponse`.
 """
 
 from __future__ import annotations

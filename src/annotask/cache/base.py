@@ -1,4 +1,5 @@
-"""The chunk cache seam: bytes by key, bounded in size, shared by all processes."""
+"""The chunk cache seam: bytes stored by key and read back as files, bounded in
+size, shared by all processes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ from typing import BinaryIO, Protocol
 
 
 class ChunkCache(Protocol):
-    def get(self, key: str) -> bytes | None:
-        """The cached value, or None on a miss."""
-
     def open(self, key: str) -> BinaryIO | None:
         """The cached value as a file to read (and close), or None on a miss. A real
         file where the cache keeps one, so that it can be sent with ``sendfile``; it

@@ -48,24 +48,15 @@ class DiskChunkCache:
         self._counted: dict[str, float] = {}
         self._counted_lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
-        value = self._reader.get(key)
-        if value is not None:
-            self._count(key)
-        return value
-
     def open(self, key: str) -> BinaryIO | None:
         value = self._reader.get(key, read=True)  # values of 64 KiB and more are files
         if value is None:
             return None
-        self._count(key)
-        return value if hasattr(value, "read") else io.BytesIO(value)
-
-    def _count(self, key: str) -> None:
         if self._due_for_count(key):
             handle = self._cache.get(key, read=True)  # LFU: access_count += 1
             if hasattr(handle, "close"):
                 handle.close()
+        return value if hasattr(value, "read") else io.BytesIO(value)
 
     def _due_for_count(self, key: str) -> bool:
         now = time.monotonic()

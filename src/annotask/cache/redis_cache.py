@@ -16,11 +16,8 @@ class RedisChunkCache:
         self._redis = redis.Redis.from_url(url)
         self._prefix = prefix
 
-    def get(self, key: str) -> bytes | None:
-        return self._redis.get(self._prefix + key)
-
     def open(self, key: str) -> BinaryIO | None:
-        value = self.get(key)
+        value = self._redis.get(self._prefix + key)
         return None if value is None else io.BytesIO(value)
 
     def set(self, key: str, value: bytes) -> None:

@@ -226,15 +226,10 @@ def fast_jpeg_headers(paths: list[str]) -> list[tuple[int, int, int] | None]:
 
 def probe_sizes(paths: list[str], *, max_pixels: int | None = None) -> list[tuple[int, int]]:
     """:func:`probe_size` of many files, JPEG markers read in one batch."""
-    sizes = []
-    for path, header in zip(paths, fast_jpeg_headers(paths), strict=True):
-        if header is None:
-            sizes.append(probe_size(path, max_pixels=max_pixels))
-            continue
-        width, height, orientation = header
-        _check_pixels(path, width, height, max_pixels)
-        sizes.append((height, width) if orientation >= 5 else (width, height))
-    return sizes
+    return [
+        _displayed_size(path, header, max_pixels)
+        for path, header in zip(paths, fast_jpeg_headers(paths), strict=True)
+    ]
 
 
 def probe_size(source: ImageSource, *, max_pixels: int | None = None) -> tuple[int, int]:
@@ -244,13 +239,19 @@ def probe_size(source: ImageSource, *, max_pixels: int | None = None) -> tuple[i
     (several times cheaper than Pillow's ``open``); anything else, or a JPEG whose
     headers look unusual, goes through :func:`probe_image`.
     """
-    found = fast_jpeg_header(source)
-    if found is not None:
-        width, height, orientation = found
-        _check_pixels(source, width, height, max_pixels)
-        return (height, width) if orientation >= 5 else (width, height)
-    info = probe_image(source, max_pixels=max_pixels)
-    return info.width, info.height
+    return _displayed_size(source, fast_jpeg_header(source), max_pixels)
+
+
+def _displayed_size(
+    source: ImageSource, header: tuple[int, int, int] | None, max_pixels: int | None
+) -> tuple[int, int]:
+    """The size from the marker walk's ``header``, or from Pillow where it had none."""
+    if header is None:
+        info = probe_image(source, max_pixels=max_pixels)
+        return info.width, info.height
+    width, height, orientation = header
+    _check_pixels(source, width, height, max_pixels)
+    return (height, width) if orientation >= 5 else (width, height)
 
 
 def _stretch_to_l(array: np.ndarray) -> Image.Image:

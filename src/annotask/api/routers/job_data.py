@@ -67,7 +67,7 @@ def _job_data(
         payload = frames.get_job_preview(services, db, task, segment.start_frame)
     else:
         raise ValidationFailed({"type": "Data type not specified or has wrong value"})
-    return send(payload, request)
+    return send(payload)
 
 
 @router.get("/{job_id}/data/meta")
@@ -100,4 +100,4 @@ def get_job_preview(
 ) -> Response:
     job = _visible_job(db, caller, job_id)
     segment = job.segment
-    return send(frames.get_job_preview(services, db, segment.task, segment.start_frame), request)
+    return send(frames.get_job_preview(services, db, segment.task, segment.start_frame))

@@ -11,9 +11,6 @@ with its result (:mod:`annotask.domain.functions.calls`);
 
 from __future__ import annotations
 
-import asyncio
-import time
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -61,26 +58,14 @@ async def call_function(
     body: Annotated[Any, Depends(raw_body)],
 ) -> Any:
     """CVAT's immediate call on one frame: queued for the function's agents, then
-    awaited. Between looks the call sleeps on the event loop, not in a thread."""
+    awaited without holding a worker thread (:func:`calls.await_answer`)."""
     request_id = await run_in_threadpool(_create_call, services, caller, func_id, body)
-    timeout = services.settings.function_call_timeout_seconds
-    deadline = time.monotonic() + timeout
-    pause = calls.POLL_SECONDS
-    while True:
-        outcome = await run_in_threadpool(
-            partial(
-                calls.check_result,
-                services.sessions,
-                services.read_sessions,
-                request_id,
-                timeout=timeout,
-                expired=time.monotonic() >= deadline,
-            )
-        )
-        if outcome is not calls.PENDING:
-            return outcome
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic()) + 0.01))
-        pause = min(pause * 1.5, calls.POLL_MAX_SECONDS)
+    return await calls.await_answer(
+        services.sessions,
+        services.read_sessions,
+        request_id,
+        services.settings.function_call_timeout_seconds,
+    )
 
 
 def _create_call(services: Services, caller: Caller, func_id: str, body: Any) -> str:

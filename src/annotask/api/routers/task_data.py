@@ -157,7 +157,7 @@ async def get_data(task_id: int, request: Request, services: ServicesDep) -> Res
             payload = frames.get_context_images(services, db, task, query_number(request))
         else:
             raise ValidationFailed({"type": "Data type not specified or has wrong value"})
-        return send(payload, request)
+        return send(payload)
 
     return await run_in_threadpool(in_one_trip, request, work)
 
@@ -173,4 +173,4 @@ def get_preview(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> Response:
     task = _visible_task(db, caller, task_id)
-    return send(frames.get_preview(services, task), request)
+    return send(frames.get_preview(services, task))

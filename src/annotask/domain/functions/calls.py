@@ -5,8 +5,7 @@ A native function has no server-side code, so the call becomes an
 ``interactive`` annotation request; the function's agents are told of it by the
 queue watch, acquire it before any batch work (``cvat-cli`` does), and
 ``complete`` it with their answer, which :func:`read_result` checks and stores
-in the request; the route looks with :func:`check_result` until it is there and
-hands it out once.
+in the request; :func:`await_answer` waits for it and hands it out once.
 
 What the agent is asked, per kind (the drivers of ``cvat-cli function run-agent``):
 
@@ -30,9 +29,13 @@ agent's ``fail`` is a 502 with its message. Nothing is written to the task.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,26 +127,43 @@ def create_call(db: Session, user: User, function: Function, raw: Any) -> Annota
     return request
 
 
-PENDING = object()
-"""What :func:`check_result` returns while the agent has not answered."""
+_PENDING = object()
 
 
-def check_result(
+async def await_answer(
     sessions: sessionmaker[Session],
     read_sessions: sessionmaker[Session],
     request_id: str,
-    *,
+    timeout: float,
+) -> Any:
+    """The agent's answer to a call, handed out once; raises :class:`CallFailed`,
+    or after ``timeout`` seconds fails the request and raises :class:`CallTimedOut`.
+
+    Each look at the database is a short trip to a worker thread; between looks
+    the caller sleeps on the event loop, soon at first and then less often. A
+    hundred calls waiting for a slow agent hold neither the web server's worker
+    threads nor a transaction (the agent writes meanwhile).
+    """
+    deadline = time.monotonic() + timeout
+    pause = POLL_SECONDS
+    while True:
+        expired = time.monotonic() >= deadline
+        look = partial(_look, sessions, read_sessions, request_id, timeout, expired)
+        answer = await anyio.to_thread.run_sync(look)
+        if answer is not _PENDING:
+            return answer
+        await anyio.sleep(min(pause, max(0.0, deadline - time.monotonic()) + 0.01))
+        pause = min(pause * 1.5, POLL_MAX_SECONDS)
+
+
+def _look(
+    sessions: sessionmaker[Session],
+    read_sessions: sessionmaker[Session],
+    request_id: str,
     timeout: float,
     expired: bool,
 ) -> Any:
-    """One look at a call: the agent's answer (handed out once), or :data:`PENDING`.
-
-    Raises :class:`CallFailed` when the agent failed it and, once ``expired``,
-    fails the request and raises :class:`CallTimedOut`. The caller waits between
-    looks without holding a thread (no transaction is held either, so the agent
-    can write meanwhile): a hundred callers waiting for a slow agent must not
-    take the web server's worker threads.
-    """
+    """One look at a call: its answer (then forgotten), or ``_PENDING``."""
     with read_sessions() as db, db.begin():
         row = db.execute(
             select(
@@ -163,7 +183,7 @@ def check_result(
             f"No agent of the function answered within {timeout:g} s: is "
             "`cvat-cli function run-agent` running for it?"
         )
-    return PENDING
+    return _PENDING
 
 
 def _forget_result(sessions: sessionmaker[Session], request_id: str) -> None:
