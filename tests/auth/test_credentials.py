@@ -44,11 +44,12 @@ def _me(server, headers: dict[str, str]) -> int:
 # ---- item 3: throttling ---------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def throttled(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def throttled(request, tmp_path_factory):
+    """A server with small login limits, on both databases (the counters are queries)."""
     yield from start_server(
         tmp_path_factory.mktemp("throttled"),
-        "sqlite",
+        request.param,
         login_rate_limit="3",
         login_account_rate_limit="5",
     )
@@ -120,44 +121,44 @@ def _pat(client: httpx.Client) -> str:
     return response.json()["value"]
 
 
-def test_password_change_ends_sessions_and_keys_but_not_access_tokens(sqlite_server):
-    name, password = make_user(sqlite_server)
-    client, key = _signed_in(sqlite_server, name, password)
+def test_password_change_ends_sessions_and_keys_but_not_access_tokens(throttled):
+    name, password = make_user(throttled)
+    client, key = _signed_in(throttled, name, password)
     pat = _pat(client)
-    result = sqlite_server.run_cli("users", "passwd", name, "--password", "new-" + password)
+    result = throttled.run_cli("users", "passwd", name, "--password", "new-" + password)
     assert result.returncode == 0, result.stderr
     assert client.get("/api/users/self").status_code == 401
-    assert _me(sqlite_server, {"Authorization": f"Token {key}"}) == 401
-    assert _me(sqlite_server, {"Authorization": f"Bearer {pat}"}) == 200
-    assert _login(sqlite_server, name, "new-" + password).status_code == 200
+    assert _me(throttled, {"Authorization": f"Token {key}"}) == 401
+    assert _me(throttled, {"Authorization": f"Bearer {pat}"}) == 200
+    assert _login(throttled, name, "new-" + password).status_code == 200
     client.close()
 
 
-def test_logout_ends_the_token_key_used(sqlite_server):
-    name, password = make_user(sqlite_server)
-    key = _login(sqlite_server, name, password).json()["key"]
+def test_logout_ends_the_token_key_used(throttled):
+    name, password = make_user(throttled)
+    key = _login(throttled, name, password).json()["key"]
     headers = {"Authorization": f"Token {key}"}
-    response = httpx.post(f"{sqlite_server.url}/api/auth/logout", headers=headers)
+    response = httpx.post(f"{throttled.url}/api/auth/logout", headers=headers)
     assert response.status_code == 200
-    assert _me(sqlite_server, headers) == 401
+    assert _me(throttled, headers) == 401
 
 
-def test_session_logout_ends_the_session_and_the_key(sqlite_server):
-    name, password = make_user(sqlite_server)
-    client, key = _signed_in(sqlite_server, name, password)
+def test_session_logout_ends_the_session_and_the_key(throttled):
+    name, password = make_user(throttled)
+    client, key = _signed_in(throttled, name, password)
     assert client.post("/api/auth/logout").status_code == 200
     client.cookies.clear()
     client.cookies.set("sessionid", "", domain="localhost")
-    assert _me(sqlite_server, {"Authorization": f"Token {key}"}) == 401
+    assert _me(throttled, {"Authorization": f"Token {key}"}) == 401
     client.close()
 
 
-def test_an_access_token_can_read_tokens_but_not_manage_them(sqlite_server):
-    name, password = make_user(sqlite_server)
-    client, _key = _signed_in(sqlite_server, name, password)
+def test_an_access_token_can_read_tokens_but_not_manage_them(throttled):
+    name, password = make_user(throttled)
+    client, _key = _signed_in(throttled, name, password)
     pat = _pat(client)
     bearer = {"Authorization": f"Bearer {pat}"}
-    url = f"{sqlite_server.url}/api/auth/access_tokens"
+    url = f"{throttled.url}/api/auth/access_tokens"
     listed = httpx.get(url, headers=bearer)
     assert listed.status_code == 200
     token_id = listed.json()["results"][0]["id"]
@@ -172,22 +173,22 @@ def test_an_access_token_can_read_tokens_but_not_manage_them(sqlite_server):
     client.close()
 
 
-def test_deactivate_ends_everything_and_reactivate_restores_only_tokens(sqlite_server):
-    name, password = make_user(sqlite_server)
-    client, key = _signed_in(sqlite_server, name, password)
+def test_deactivate_ends_everything_and_reactivate_restores_only_tokens(throttled):
+    name, password = make_user(throttled)
+    client, key = _signed_in(throttled, name, password)
     pat = _pat(client)
-    assert sqlite_server.run_cli("users", "deactivate", name).returncode == 0
+    assert throttled.run_cli("users", "deactivate", name).returncode == 0
     assert client.get("/api/users/self").status_code == 401
-    assert _me(sqlite_server, {"Authorization": f"Token {key}"}) == 401
-    assert _me(sqlite_server, {"Authorization": f"Bearer {pat}"}) == 401
-    assert _me(sqlite_server, _basic(name, password)) == 401
-    assert _login(sqlite_server, name, password).status_code == 400
-    assert sqlite_server.run_cli("users", "reactivate", name).returncode == 0
+    assert _me(throttled, {"Authorization": f"Token {key}"}) == 401
+    assert _me(throttled, {"Authorization": f"Bearer {pat}"}) == 401
+    assert _me(throttled, _basic(name, password)) == 401
+    assert _login(throttled, name, password).status_code == 400
+    assert throttled.run_cli("users", "reactivate", name).returncode == 0
     assert client.get("/api/users/self").status_code == 401
-    assert _me(sqlite_server, {"Authorization": f"Token {key}"}) == 401
-    assert _me(sqlite_server, {"Authorization": f"Bearer {pat}"}) == 200
-    assert _login(sqlite_server, name, password).status_code == 200
-    missing = sqlite_server.run_cli("users", "deactivate", "nobody-" + name)
+    assert _me(throttled, {"Authorization": f"Token {key}"}) == 401
+    assert _me(throttled, {"Authorization": f"Bearer {pat}"}) == 200
+    assert _login(throttled, name, password).status_code == 200
+    missing = throttled.run_cli("users", "deactivate", "nobody-" + name)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     client.close()
 
