@@ -139,7 +139,30 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
     services = _with_db(args)
     with services.sessions() as db, db.begin():
         set_password(db, args.name, _read_password(args))
-    print(f"Password of '{args.name}' changed.")
+    print(f"Password of '{args.name}' changed; its sessions and login keys ended.")
+    return 0
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    from annotask.domain.users import deactivate
+
+    services = _with_db(args)
+    with services.sessions() as db, db.begin():
+        deactivate(db, args.name)
+    print(
+        f"Deactivated '{args.name}': sessions and login keys ended, "
+        "access tokens refused while inactive."
+    )
+    return 0
+
+
+def cmd_users_reactivate(args: argparse.Namespace) -> int:
+    from annotask.domain.users import reactivate
+
+    services = _with_db(args)
+    with services.sessions() as db, db.begin():
+        reactivate(db, args.name)
+    print(f"Reactivated '{args.name}'.")
     return 0
 
 
@@ -206,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password")
     passwd.add_argument("--data-dir", default=argparse.SUPPRESS)
     passwd.set_defaults(func=cmd_users_passwd)
+    deactivate = users_sub.add_parser(
+        "deactivate", help="lock a user out: end sessions and login keys, refuse access tokens"
+    )
+    deactivate.add_argument("name")
+    deactivate.add_argument("--data-dir", default=argparse.SUPPRESS)
+    deactivate.set_defaults(func=cmd_users_deactivate)
+    reactivate = users_sub.add_parser("reactivate", help="let a deactivated user sign in again")
+    reactivate.add_argument("name")
+    reactivate.add_argument("--data-dir", default=argparse.SUPPRESS)
+    reactivate.set_defaults(func=cmd_users_reactivate)
     token = users_sub.add_parser("token", help="print a new personal access token")
     token.add_argument("name")
     token.add_argument("--token-name", default="cli", help="name of the token")

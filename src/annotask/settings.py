@@ -88,11 +88,26 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, description="Lifetime of a login session in days.")
     login_rate_limit: int = Field(
         default=10,
-        description="Failed login attempts allowed per user name and client address within "
-        "`login_rate_window_seconds`; further attempts get 429.",
+        description="Failed password attempts allowed per account and client address within "
+        "`login_rate_window_seconds`, counted over every way to present a password (login by "
+        "name or e-mail, HTTP Basic); further attempts get 429.",
     )
     login_rate_window_seconds: int = Field(
         default=300, description="Window for `login_rate_limit`."
+    )
+    login_account_rate_limit: int = Field(
+        default=100,
+        description="Failed password attempts allowed per account from all addresses together "
+        "within `login_account_rate_window_seconds` (a looser cap against guessing from many "
+        "addresses); addresses the account logged in from recently are exempt.",
+    )
+    login_account_rate_window_seconds: int = Field(
+        default=900, description="Window for `login_account_rate_limit`."
+    )
+    login_known_address_days: int = Field(
+        default=30,
+        description="How long an address stays exempt from `login_account_rate_limit` after a "
+        "successful login to that account from it.",
     )
     max_upload_bytes: int = Field(
         default=100 * 1024 * MiB,

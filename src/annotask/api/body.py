@@ -14,15 +14,39 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from annotask.api.errors import validation_body
-from annotask.domain.errors import ValidationFailed
+from annotask.domain.errors import DomainError, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 
 
+class UnsupportedMediaType(DomainError):
+    """415, as DRF answers a body its parsers do not take."""
+
+    status_code = 415
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f'Unsupported media type "{content_type}" in request.')
+
+
+def is_json_type(content_type: str) -> bool:
+    """``application/json`` or ``application/<x>+json``, parameters ignored."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 async def read_json(request: Request, *, default: Any = None) -> Any:
+    """The JSON body; an empty body (the clients send one with a JSON type) is
+    ``default``. A non-empty body must say it is JSON: a cross-site form can send
+    ``text/plain`` (or no type at all, from ``fetch`` with a bare Blob) without a
+    CORS preflight, so reading those as JSON would let another site post here."""
     raw = await request.body()
     if not raw.strip():
         return {} if default is None else default
+    content_type = request.headers.get("content-type", "")
+    if not is_json_type(content_type):
+        raise UnsupportedMediaType(content_type)
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

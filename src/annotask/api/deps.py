@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from annotask.db.base import utcnow
 from annotask.db.models import AccessToken, User
-from annotask.domain import auth
+from annotask.domain import auth, login_throttle
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
+from annotask.domain.login_throttle import LoginLimits
 from annotask.services import Services
 
 T = TypeVar("T")
@@ -107,10 +108,7 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
             name, _, password = base64.b64decode(credentials).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise NotAuthenticated("Invalid basic header.") from exc
-        user = auth.basic_user(db, name, password)
-        if user is None:
-            raise NotAuthenticated("Invalid username/password.")
-        return Caller(user, "basic")
+        return Caller(_basic_user(request, db, name, password), "basic")
     session_key = request.cookies.get("sessionid")
     if session_key:
         found_session = auth.session_user(db, session_key)
@@ -122,6 +120,25 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
             raise PermissionDenied(CSRF_FAILED)
         return Caller(user, "session", session_key=session_key, csrf_ok=csrf_ok)
     return None
+
+
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's view when uvicorn trusts its headers)."""
+    return request.client.host if request.client else ""
+
+
+def _basic_user(request: Request, db: Session, name: str, password: str) -> User:
+    """HTTP Basic counts against the same login throttle as ``/api/auth/login``;
+    a failure is written in a transaction of its own (``db`` only reads)."""
+    services: Services = request.app.state.services
+    limits = LoginLimits.from_settings(services.settings)
+    address = client_address(request)
+    checked = auth.basic_user(db, name, password, address=address, limits=limits)
+    if checked.user is None:
+        with services.sessions() as writer, writer.begin():
+            login_throttle.record_failure(writer, checked.key, address, limits)
+        raise NotAuthenticated("Invalid username/password.")
+    return checked.user
 
 
 def _touch_token(request: Request, token: AccessToken) -> None:

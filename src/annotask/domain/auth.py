@@ -15,8 +15,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from annotask.db.base import utcnow
-from annotask.db.models import AccessToken, AuthToken, LoginFailure, Session, User
-from annotask.domain.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from annotask.db.models import AccessToken, AuthToken, Session, User
+from annotask.domain import login_throttle
+from annotask.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from annotask.domain.login_throttle import LoginLimits
 from annotask.domain.passwords import verify_password
 
 PAT_PREFIX = "atk_"
@@ -34,6 +36,51 @@ class LoginResult:
     token_key: str  # the DRF-style key, exactly 40 characters
 
 
+def find_account(db: DbSession, identifier: str, *, by_email: bool) -> User | None:
+    """The account a name designates: the exact user name first, then (when
+    ``by_email``) an e-mail address, compared without regard to case."""
+    user = db.scalar(select(User).where(User.username == identifier))
+    if user is None and by_email and "@" in identifier:
+        user = db.scalar(
+            select(User)
+            .where(func.lower(User.email) == identifier.strip().lower())
+            .order_by(User.id)
+            .limit(1)
+        )
+    return user
+
+
+@dataclass
+class PasswordCheck:
+    """The outcome of one password presentation: the user (None when refused)
+    and the throttle key the attempt counts against."""
+
+    user: User | None
+    key: str
+
+
+def check_password(
+    db: DbSession,
+    identifier: str,
+    password: str,
+    *,
+    address: str,
+    limits: LoginLimits,
+    by_email: bool,
+) -> PasswordCheck:
+    """Every password check goes through here, whatever the scheme: the throttle
+    first (``RateLimited``), then the hash. The caller records a failure with
+    ``login_throttle.record_failure`` in a write transaction of its own."""
+    user = find_account(db, identifier, by_email=by_email)
+    key = login_throttle.account_key(user, identifier)
+    login_throttle.check(db, key, address, limits, user)
+    if not verify_password(user.password_hash if user else None, password) or not (
+        user and user.is_active
+    ):
+        return PasswordCheck(None, key)
+    return PasswordCheck(user, key)
+
+
 def login(
     db: DbSession,
     *,
@@ -41,32 +88,16 @@ def login(
     password: str,
     address: str,
     session_days: int,
-    rate_limit: int,
-    rate_window_seconds: int,
+    limits: LoginLimits,
 ) -> LoginResult | None:
-    """Check a password and open a session; None when the credentials are wrong.
-
-    The caller records the failure with ``record_login_failure`` in its own
-    transaction, since the request's transaction is rolled back on refusal.
-    """
-    since = utcnow() - timedelta(seconds=rate_window_seconds)
-    db.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    failures = db.scalar(
-        select(func.count(LoginFailure.id)).where(
-            LoginFailure.username == username, LoginFailure.address == address
-        )
-    )
-    if failures and failures >= rate_limit:
-        raise RateLimited("Too many failed login attempts. Try again later.")
-    user = db.scalar(
-        select(User).where((User.username == username) | (User.email == username))
-        if "@" in username
-        else select(User).where(User.username == username)
-    )
-    if not verify_password(user.password_hash if user else None, password) or not (
-        user and user.is_active
-    ):
+    """Check a password and open a session; None when the credentials are wrong
+    (the failure is recorded in ``db``, whose transaction the caller commits)."""
+    checked = check_password(db, username, password, address=address, limits=limits, by_email=True)
+    user = checked.user
+    if user is None:
+        login_throttle.record_failure(db, checked.key, address, limits)
         return None
+    login_throttle.record_success(db, user, address)
     user.last_login = utcnow()
     session_key = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
@@ -81,10 +112,6 @@ def login(
     return LoginResult(user, session_key, csrf_token, _login_key(db, user))
 
 
-def record_login_failure(db: DbSession, username: str, address: str) -> None:
-    db.add(LoginFailure(username=username, address=address))
-
-
 def _login_key(db: DbSession, user: User) -> str:
     """A fresh ``Token`` key per login (the old one stops working), as DRF's authtoken."""
     key = secrets.token_hex(20)
@@ -97,8 +124,19 @@ def _login_key(db: DbSession, user: User) -> str:
     return key
 
 
-def logout(db: DbSession, session_key: str) -> None:
-    db.execute(delete(Session).where(Session.key_hash == digest(session_key)))
+def logout(db: DbSession, user: User, session_key: str | None) -> None:
+    """End the session used, if any, and the user's ``Token`` key (as dj-rest-auth's
+    logout deletes ``request.user.auth_token``). Personal access tokens stay."""
+    if session_key:
+        db.execute(delete(Session).where(Session.key_hash == digest(session_key)))
+    db.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
+
+
+def end_logins(db: DbSession, user: User) -> None:
+    """End every session and the ``Token`` key of ``user``: after a password change
+    or deactivation. Personal access tokens are left to their owner, as in CVAT."""
+    db.execute(delete(Session).where(Session.user_id == user.id))
+    db.execute(delete(AuthToken).where(AuthToken.user_id == user.id))
 
 
 def session_user(db: DbSession, session_key: str) -> tuple[User, str] | None:
@@ -116,11 +154,12 @@ def token_user(db: DbSession, key: str) -> User | None:
     return row.user
 
 
-def basic_user(db: DbSession, username: str, password: str) -> User | None:
-    user = db.scalar(select(User).where(User.username == username))
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    return user if user and user.is_active else None
+def basic_user(
+    db: DbSession, username: str, password: str, *, address: str, limits: LoginLimits
+) -> PasswordCheck:
+    """HTTP Basic: the user name only (as Django's backend), throttled with the
+    same counters as the login form."""
+    return check_password(db, username, password, address=address, limits=limits, by_email=False)
 
 
 def access_token_user(db: DbSession, secret: str) -> tuple[User, AccessToken] | None:
@@ -189,6 +228,16 @@ def get_access_token(db: DbSession, owner: User, token_id: int) -> AccessToken:
 
 def revoke_access_token(db: DbSession, owner: User, token_id: int) -> None:
     db.delete(get_access_token(db, owner, token_id))
+
+
+def require_token_management(via_access_token: bool) -> None:
+    """A request authenticated by a personal access token may list and read tokens
+    but not create or change them: a leaked token must not mint itself successors."""
+    if via_access_token:
+        raise PermissionDenied(
+            "Access tokens cannot be created or changed with an access token; "
+            "sign in with your password."
+        )
 
 
 def require_user(user: User | None) -> User:

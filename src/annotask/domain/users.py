@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from annotask.db.models import User
+from annotask.domain.auth import end_logins
 from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.login_throttle import forget_addresses
 from annotask.domain.passwords import hash_password
 
 USERNAME_RE = re.compile(r"^[\w.@+-]+$")
@@ -58,10 +60,31 @@ def get_user_by_name(session: Session, username: str) -> User:
 
 
 def set_password(session: Session, username: str, password: str) -> User:
+    """A new password ends the user's sessions and ``Token`` key (whoever knew the
+    old one is signed out); personal access tokens stay, as in CVAT."""
     if not password:
         raise ValidationFailed({"password": "The password must not be empty."})
     user = get_user_by_name(session, username)
     user.password_hash = hash_password(password)
+    end_logins(session, user)
+    return user
+
+
+def deactivate(session: Session, username: str) -> User:
+    """Lock an account out at once: its sessions and ``Token`` key end, and its
+    personal access tokens stop working while it stays inactive."""
+    user = get_user_by_name(session, username)
+    user.is_active = False
+    end_logins(session, user)
+    forget_addresses(session, user)
+    return user
+
+
+def reactivate(session: Session, username: str) -> User:
+    """Let the account sign in again; its personal access tokens work again too
+    (ended sessions and ``Token`` keys do not come back)."""
+    user = get_user_by_name(session, username)
+    user.is_active = True
     return user
 
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from annotask import __version__
 from annotask.api.deps import optional_caller
 from annotask.domain.errors import DomainError
+from annotask.security.origins import safe_next
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -107,13 +108,6 @@ def login_page(request: Request) -> Response:
     if has_session(request):
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return render("login.html", title="Sign in", script="login", bare=True)
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: never ``//host`` or ``scheme:`` (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/tasks"
-    return target
 
 
 page("/tasks", "tasks.html", title="Tasks", script="tasks", section="tasks")

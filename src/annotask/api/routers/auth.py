@@ -6,12 +6,14 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from annotask.api.body import json_body
-from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.deps import CurrentCaller, Db, ServicesDep, client_address
 from annotask.api.pagination import paginate_list
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.users import AccessTokenWrite, LoginRequest, access_token_read
 from annotask.domain import auth
-from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from annotask.domain.login_throttle import LoginLimits
+from annotask.security.origins import cross_origin_source
 
 router = CvatRouter(prefix="/api/auth", tags=["auth"])
 
@@ -36,34 +38,40 @@ def _cookie(name: str, value: str, max_age: int, *, http_only: bool, secure: boo
     return "; ".join(parts)
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
+def refuse_cross_origin(request: Request) -> None:
+    """Login CSRF guard: a browser on another site must not sign the victim in to
+    the attacker's account. Browsers send ``Origin`` (or at least ``Referer``) on
+    such a POST; the CLI, the SDK and scripts send neither and pass."""
+    own = [str(request.base_url)]
+    if configured := request.app.state.services.settings.public_base_url:
+        own.append(configured)
+    foreign = cross_origin_source(
+        request.headers.get("origin"), request.headers.get("referer"), own
+    )
+    if foreign is not None:
+        raise PermissionDenied("Cross-origin login refused.")
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(refuse_cross_origin)])
 def login(
     request: Request,
     services: ServicesDep,
     body: LoginRequest = Depends(json_body(LoginRequest)),
 ) -> Response:
-    """No authentication or CSRF: the clients log in with a bare request."""
+    """No authentication or CSRF token: the clients log in with a bare request."""
     username = body.username or body.email
     if not username:
         raise ValidationFailed({"username": "This field is required."})
     settings = services.settings
-    address = _client_address(request)
     with services.sessions() as db, db.begin():
         result = auth.login(
             db,
             username=username,
             password=body.password,
-            address=address,
+            address=client_address(request),
             session_days=settings.session_days,
-            rate_limit=settings.login_rate_limit,
-            rate_window_seconds=settings.login_rate_window_seconds,
+            limits=LoginLimits.from_settings(settings),
         )
-        if result is None:
-            auth.record_login_failure(db, username, address)
     if result is None:
         raise ValidationFailed("Unable to log in with provided credentials.")
     secure = request.url.scheme == "https"
@@ -87,8 +95,8 @@ def login(
 
 @router.post("/logout")
 def logout(caller: CurrentCaller, db: Db) -> Response:
-    if caller.session_key:
-        auth.logout(db, caller.session_key)
+    """Ends the session used and the ``Token`` key; personal access tokens stay."""
+    auth.logout(db, caller.user, caller.session_key)
     response = JSONResponse({"detail": "Successfully logged out."})
     response.headers.append("set-cookie", "sessionid=; Max-Age=0; Path=/; SameSite=Lax")
     return response
@@ -107,6 +115,7 @@ def create_access_token(
     db: Db,
     body: AccessTokenWrite = Depends(json_body(AccessTokenWrite)),
 ) -> dict:
+    auth.require_token_management(caller.access_token is not None)
     token, secret = auth.create_access_token(
         db, caller.user, name=body.name, expiry_date=body.expiry_date, read_only=body.read_only
     )
@@ -127,5 +136,6 @@ def get_access_token(request: Request, token_id: int, caller: CurrentCaller, db:
 
 @router.delete("/access_tokens/{token_id}", status_code=204)
 def revoke_access_token(token_id: int, caller: CurrentCaller, db: Db) -> Response:
+    auth.require_token_management(caller.access_token is not None)
     auth.revoke_access_token(db, caller.user, token_id)
     return Response(status_code=204)

@@ -6,7 +6,14 @@ from annotask.db.models.functions import AnnotationRequest, Function
 from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
 from annotask.db.models.requests import BackgroundRequest, Upload
 from annotask.db.models.tasks import Data, Frame, Job, Segment, Task, Video
-from annotask.db.models.users import AccessToken, AuthToken, LoginFailure, Session, User
+from annotask.db.models.users import (
+    AccessToken,
+    AuthToken,
+    KnownLoginAddress,
+    LoginFailure,
+    Session,
+    User,
+)
 
 __all__ = [
     "AccessToken",
@@ -23,6 +30,7 @@ __all__ = [
     "LabeledImage",
     "LabeledShape",
     "LabeledTrack",
+    "KnownLoginAddress",
     "LoginFailure",
     "Project",
     "Segment",

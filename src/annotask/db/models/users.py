@@ -80,3 +80,18 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class KnownLoginAddress(Base):
+    """A client address an account recently logged in from with its password.
+
+    The per-account login cap does not apply from these addresses, so failures
+    from strangers elsewhere cannot lock the owner out of their usual place.
+    """
+
+    __tablename__ = "known_login_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    last_success_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,11 +1,24 @@
 import { api, ApiError } from '../api.js';
 import { $, clearErrors, showErrors } from '../dom.js';
 
-/** Only a path on this site (no `//host`, no scheme): never an open redirect. */
-function nextTarget() {
-  const next = new URLSearchParams(window.location.search).get('next') || '';
-  if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/tasks';
-  return next;
+/**
+ * Where to go after signing in: `next` only when it is a path on this site.
+ * The browser's own parser reads it (tabs and newlines dropped, backslashes as
+ * slashes, `//host`, `javascript:`), and the result must have this page's
+ * origin; the absolute URL it gives is what we navigate to, so nothing is
+ * re-read differently later. Never an open redirect.
+ */
+export function nextTarget(search = window.location.search) {
+  const fallback = new URL('/tasks', window.location.origin).href;
+  const next = new URLSearchParams(search).get('next') || '';
+  if (!next.startsWith('/')) return fallback;
+  let url;
+  try {
+    url = new URL(next, window.location.origin);
+  } catch {
+    return fallback;
+  }
+  return url.origin === window.location.origin ? url.href : fallback;
 }
 
 const form = $('#login-form');
