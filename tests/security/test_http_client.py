@@ -176,7 +176,7 @@ def test_any_private_answer_refuses_the_host() -> None:
     def mixed(host: str, port: int) -> list[str]:
         return [PUBLIC_IP, "10.0.0.5"]
 
-    with pytest.raises(DownloadError, match=r"non-public address \(10\.0\.0\.5\)"):
+    with pytest.raises(DownloadError, match=r"non-public address$"):  # the answer is not shown
         plan_request("http://mixed.test/x", policy(allow_private_addresses=False), mixed)
 
 

@@ -30,7 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from annotask.security.addresses import IPAddress, is_public_address, parse_ip_literal
+from annotask.security.addresses import (
+    IPAddress,
+    describe_ip,
+    is_public_address,
+    parse_ip_literal,
+)
 from annotask.security.errors import UnsafeInput
 
 if TYPE_CHECKING:
@@ -53,9 +58,12 @@ def default_resolver(host: str, port: int) -> list[str]:
 
 def normalise_host(host: str) -> str:
     """The form hosts are compared in: lower case, no brackets or trailing dot,
-    and IP literals (in any spelling the OS accepts) as their canonical address."""
+    and IP literals (in any spelling the OS accepts, IPv4-mapped IPv6 included) as
+    their canonical address."""
     host = host.strip().lower().removeprefix("[").removesuffix("]").rstrip(".")
     literal = parse_ip_literal(host)
+    if isinstance(literal, ipaddress.IPv6Address) and literal.ipv4_mapped is not None:
+        literal = literal.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1 on a dual-stack socket
     return str(literal) if literal is not None else host
 
 
@@ -121,7 +129,8 @@ class AddressPolicy:
         literal = parse_ip_literal(name)
         if literal is not None:
             if not listed and not self.allows(literal):
-                raise AddressRefused("the host is a non-public address")
+                # The user's own literal, canonicalised: no resolver answer is shown.
+                raise AddressRefused(f"the host is a non-public address ({describe_ip(literal)})")
             return (str(literal),)
         try:
             answers = list(resolver(name, port))
