@@ -166,10 +166,12 @@ def plan_remote(
         raise RemoteRefused({field: GIT_PROTOCOL_NOT_ALLOWED})
     if lfs and not trusted:
         raise RemoteRefused({"lfs": LFS_NOT_ALLOWED})
-    try:
-        addresses = policy.check(host, port, resolver)
-    except AddressRefused as exc:
-        raise RemoteRefused({field: NOT_ALLOWED.format(reason=exc.message)}) from None
+    addresses: tuple[str, ...] = ()
+    if not policy.allow_private:  # every address is allowed otherwise: nothing to pin
+        try:
+            addresses = policy.check(host, port, resolver)
+        except AddressRefused as exc:
+            raise RemoteRefused({field: NOT_ALLOWED.format(reason=exc.message)}) from None
     if scheme in ("http", "https") and not trusted and git_version() < CURLOPT_RESOLVE_GIT:
         raise RemoteRefused(
             {
