@@ -38,13 +38,17 @@ LISTED = {
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def strict_server(request, tmp_path_factory):
     """The default address policy: nothing non-public, nothing allow-listed."""
-    yield from start_server(tmp_path_factory.mktemp("strict"), request.param, **STRICT)
+    yield from start_server(
+        tmp_path_factory.mktemp("strict"), request.param, ready_timeout=90, **STRICT
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "redis"])
 def listed_server(request, tmp_path_factory):
     """127.0.0.1 allow-listed for on-premise git; the embedded and the Redis queue."""
-    yield from start_server(tmp_path_factory.mktemp("listed"), request.param, **LISTED)
+    yield from start_server(
+        tmp_path_factory.mktemp("listed"), request.param, ready_timeout=90, **LISTED
+    )
 
 
 def user_client(server) -> httpx.Client:
