@@ -56,6 +56,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "It is shown only once: change it with `annotask users passwd admin`.",
             flush=True,
         )
+    # The header deadline of every web process (those uvicorn starts read the variable).
+    os.environ[sendfile.HEADER_TIMEOUT_ENV] = str(settings.http_header_timeout_seconds)
+    if sendfile.SendfileProtocol is not None:
+        sendfile.SendfileProtocol.header_timeout = settings.http_header_timeout_seconds
     worker = _start_embedded_worker(settings) if settings.embedded_worker else None
     if settings.web_workers > 1:
         # Each web process builds its app from the environment: pass the command

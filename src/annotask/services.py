@@ -17,7 +17,8 @@ from annotask import media
 from annotask.cache import make_cache
 from annotask.cache.base import ChunkCache
 from annotask.db.engine import make_engine, make_session_factory
-from annotask.queue.huey_queue import HueyQueue, make_queue
+from annotask.queue.base import DEFAULT_LANE
+from annotask.queue.huey_queue import LanedQueue, make_queue
 from annotask.settings import Settings
 
 AFTER_COMMIT_KEY = "annotask_after_commit"
@@ -46,7 +47,7 @@ class Services:
         event.listen(self.sessions, "after_rollback", _drop_after_commit)
 
     @cached_property
-    def queue(self) -> HueyQueue:
+    def queue(self) -> LanedQueue:
         return make_queue(
             self.settings.queue_url, str(self.settings.queue_path), self.settings.redis_namespace
         )
@@ -59,9 +60,13 @@ class Services:
     def secret_key(self) -> str:
         return self.settings.effective_secret_key()
 
-    def enqueue_after_commit(self, session: Session, request_id: str) -> None:
+    def enqueue_after_commit(
+        self, session: Session, request_id: str, lane: str = DEFAULT_LANE
+    ) -> None:
         """Send the job only once the rows it reads are committed and visible."""
-        session.info.setdefault(AFTER_COMMIT_KEY, []).append(lambda: self.queue.enqueue(request_id))
+        session.info.setdefault(AFTER_COMMIT_KEY, []).append(
+            lambda: self.queue.enqueue(request_id, lane)
+        )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=2, description="Number of jobs one worker process runs at once."
     )
+    worker_network_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Number of network jobs (dataset repository clones and pushes, task "
+        "creation from `remote_files`) one worker process runs at once. They have their own "
+        "queue lane and threads beside `worker_concurrency`, so slow or hanging remote "
+        "servers never hold up other users' task creation, imports and exports.",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A connection that has not sent a complete request line and headers "
+        "within this many seconds (of connecting, or of starting its next request) is closed, "
+        "so half-open connections cannot pile up. Applies to `annotask serve`.",
+    )
     web_workers: int = Field(
         default=1,
         ge=1,
@@ -177,6 +192,33 @@ class Settings(BaseSettings):
         "could otherwise make the server clone, and push to, repositories its account can "
         "read or write.",
     )
+    git_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated git hosts (names such as `git.corp`, `*.corp` for "
+        "subdomains, or IP addresses) that dataset repositories may use although they resolve "
+        "to loopback or private addresses: on-premise git servers. Only these hosts may use "
+        "`git://` and Git LFS. Every other host must resolve to public addresses only, which "
+        "the connection is then pinned to (see docs/security.md). Independent of "
+        "`git_allow_local`, which is about `file://` and local paths; "
+        "`remote_allow_private` allows every address for git too.",
+    )
+    git_connect_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long git over ssh waits to connect to a dataset repository's server.",
+    )
+    git_idle_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A git clone, fetch or push that receives nothing (http: less than 1 "
+        "byte/s; ssh: no answer to keep-alives) for this long is stopped.",
+    )
+    git_network_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Time limit of one git command that talks to a dataset repository's server "
+        "(clone, fetch, push), however it progresses.",
+    )
     function_call_timeout_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -198,6 +240,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'annotask.db').resolve()}"
+
+    @property
+    def git_allowed_host_list(self) -> tuple[str, ...]:
+        """``git_allowed_hosts`` split at commas, without blanks."""
+        return tuple(h.strip() for h in self.git_allowed_hosts.split(",") if h.strip())
 
     @property
     def queue_path(self) -> Path:

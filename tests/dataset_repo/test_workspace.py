@@ -12,9 +12,15 @@ import pytest
 
 from annotask.domain.dataset_repo import workspace
 from annotask.domain.dataset_repo.git import GitError, run_git
+from annotask.domain.dataset_repo.remote import RemotePlan
 from tests.dataset_repo.gitutil import bare_repository, branches, files_at, git, message
 
 OWNER = workspace.Identity("alice", "alice@example.com")
+
+
+def local(url: object) -> RemotePlan:
+    """A local repository's plan (what plan_remote gives for file:// and paths)."""
+    return RemotePlan(url=str(url), scheme="file", trusted=True)
 
 
 def export_zip(path: Path, document: bytes = b"<annotations/>") -> Path:
@@ -26,21 +32,21 @@ def export_zip(path: Path, document: bytes = b"<annotations/>") -> Path:
 def test_an_empty_repository_gets_master_with_a_readme(tmp_path):
     remote = bare_repository(tmp_path / "r.git")
     clone = tmp_path / "task" / "repos"
-    workspace.clone(clone, str(remote), OWNER)
+    workspace.clone(clone, local(str(remote)), OWNER)
     assert branches(remote) == ["master"]
     assert files_at(remote, "master") == ["README.md"]
     assert message(remote, "master").startswith("CVAT Annotation. Initial commit by alice at ")
     author = git("log", "-1", "--format=%an <%ae>", "master", cwd=remote).strip()
     assert author == "alice <alice@example.com>"
     assert workspace.origin_url(clone) == str(remote)
-    assert workspace.ensure_clone(clone, str(remote), OWNER) is False  # reused
-    assert workspace.ensure_clone(clone, f"file://{remote}", OWNER) is True  # another URL
+    assert workspace.ensure_clone(clone, local(str(remote)), OWNER) is False  # reused
+    assert workspace.ensure_clone(clone, local(f"file://{remote}"), OWNER) is True  # another URL
 
 
 def test_a_failed_clone_leaves_nothing(tmp_path):
     clone = tmp_path / "task" / "repos"
     with pytest.raises(GitError) as caught:
-        workspace.clone(clone, str(tmp_path / "missing.git"), OWNER)
+        workspace.clone(clone, local(str(tmp_path / "missing.git")), OWNER)
     assert "does not exist" in caught.value.message
     assert not clone.exists()
 
@@ -50,13 +56,13 @@ def test_a_repository_without_master_uses_its_default_branch(tmp_path):
     git("branch", "-m", "master", "main", cwd=remote)
     git("symbolic-ref", "HEAD", "refs/heads/main", cwd=remote)
     clone = tmp_path / "repos"
-    workspace.clone(clone, str(remote), OWNER)
+    workspace.clone(clone, local(str(remote)), OWNER)
     assert workspace.base_branch(clone) == "main"
     workspace.start_branch(clone, "cvat_1_t", "main")
     workspace.write_annotations(clone, "annotation/t.zip", export_zip(tmp_path / "e.zip"))
-    workspace.commit_and_push(clone, "cvat_1_t", ["annotation/t.zip"], "msg")
+    workspace.commit_and_push(clone, "cvat_1_t", ["annotation/t.zip"], "msg", remote=local(remote))
     assert files_at(remote, "cvat_1_t") == ["a.txt", "annotation/t.zip"]
-    assert workspace.remote_status(clone, "cvat_1_t", timeout=30) == "sync"
+    assert workspace.remote_status(clone, "cvat_1_t", local(remote), timeout=30) == "sync"
 
 
 def test_a_symbolic_link_in_the_repository_cannot_redirect_the_file(tmp_path):
@@ -73,7 +79,7 @@ def test_a_symbolic_link_in_the_repository_cannot_redirect_the_file(tmp_path):
     git("push", "-q", "origin", "master", cwd=seed)
 
     clone = tmp_path / "repos"
-    workspace.clone(clone, str(remote), OWNER)
+    workspace.clone(clone, local(str(remote)), OWNER)
     workspace.start_branch(clone, "cvat_2_t", "master")
     assert not (clone / "annotation").is_symlink()
     with pytest.raises(GitError) as caught:
@@ -93,7 +99,7 @@ def test_a_symbolic_link_in_the_repository_cannot_redirect_the_file(tmp_path):
 def test_xml_paths_take_the_document_out_of_the_zip(tmp_path):
     remote = bare_repository(tmp_path / "x.git", {"keep.txt": "k"})
     clone = tmp_path / "repos"
-    workspace.clone(clone, str(remote), OWNER)
+    workspace.clone(clone, local(str(remote)), OWNER)
     workspace.start_branch(clone, "b", "master")
     workspace.write_annotations(clone, "deep/er/a.xml", export_zip(tmp_path / "e.zip", b"<x/>"))
     assert (clone / "deep" / "er" / "a.xml").read_bytes() == b"<x/>"
@@ -139,11 +145,11 @@ def test_the_servers_git_variables_cannot_redirect_the_repository(tmp_path, monk
     monkeypatch.setenv("GIT_DIR", str(other))
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Mallory")
     clone = tmp_path / "repos"
-    workspace.clone(clone, str(remote), OWNER)
+    workspace.clone(clone, local(str(remote)), OWNER)
     assert workspace.origin_url(clone) == str(remote)
     workspace.start_branch(clone, "b", "master")
     workspace.write_annotations(clone, "x.zip", export_zip(tmp_path / "e.zip"))
-    workspace.commit_and_push(clone, "b", ["x.zip"], "msg")
+    workspace.commit_and_push(clone, "b", ["x.zip"], "msg", remote=local(remote))
     assert git("log", "-1", "--format=%an", "b", cwd=remote).strip() == "alice"
 
 

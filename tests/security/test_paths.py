@@ -82,16 +82,29 @@ def test_symlink_outside_root_is_rejected(share: Path, tmp_path: Path) -> None:
     (share / "escape_dir").symlink_to(tmp_path)
     (share / "dangling").symlink_to(tmp_path / "nowhere")
     for user_path in ("escape.txt", "escape_dir/", "escape_dir/secret.txt"):
-        with pytest.raises(UnsafeInput, match="outside"):
+        with pytest.raises(UnsafeInput, match="does not exist"):
             resolve_in_root(share, user_path)
-    with pytest.raises(UnsafeInput, match="outside"):
+    with pytest.raises(UnsafeInput, match="does not exist"):
         resolve_in_root(share, "dangling", must_exist=False)
+
+
+def test_outside_reads_exactly_like_missing(share: Path, tmp_path: Path) -> None:
+    """The message must not tell what exists beyond the root."""
+    (tmp_path / "secret.txt").write_text("s")
+    (share / "out").symlink_to(tmp_path / "secret.txt")
+    (share / "gone").symlink_to(tmp_path / "nowhere")
+    said = []
+    for name in ("out", "gone", "missing"):
+        with pytest.raises(UnsafeInput) as caught:
+            resolve_in_root(share, name)
+        said.append(caught.value.message.replace(repr(name), "NAME"))
+    assert said == ["NAME does not exist"] * 3
 
 
 def test_sibling_with_common_prefix_is_outside(share: Path, tmp_path: Path) -> None:
     # A string-prefix check would accept ".../share2" as inside ".../share".
     (share / "link").symlink_to(tmp_path / "share2")
-    with pytest.raises(UnsafeInput, match="outside"):
+    with pytest.raises(UnsafeInput, match="does not exist"):
         resolve_in_root(share, "link/b.jpg")
 
 

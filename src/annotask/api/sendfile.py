@@ -16,6 +16,12 @@ readable through it, so a response never stops half way.
 Apps see the extension in ``scope["extensions"]`` only when it is served; any
 other server (or a test client) gets ordinary body messages from
 :class:`FileBodyResponse`.
+
+The protocol also closes connections that do not finish their request line and
+headers in time (``ANNOTASK_HTTP_HEADER_TIMEOUT_SECONDS``): uvicorn's
+``timeout_keep_alive`` only runs between requests and is cancelled by the first
+byte of the next one, so without a deadline a client could hold any number of
+connections open by sending a few bytes each and never the rest.
 """
 
 from __future__ import annotations
@@ -36,6 +42,20 @@ SENDFILE = "annotask.sendfile"
 SENDFILE_THREADS = 64
 # A client that takes nothing for this long is dropped.
 STALL_SECONDS = 60.0
+HEADER_TIMEOUT_ENV = "ANNOTASK_HTTP_HEADER_TIMEOUT_SECONDS"
+DEFAULT_HEADER_TIMEOUT = 30.0
+
+
+def _header_timeout_from_env() -> float:
+    """The deadline in web processes uvicorn starts itself (``--workers``), which
+    build nothing from settings before they accept connections."""
+    try:
+        value = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
+    except ValueError:
+        return DEFAULT_HEADER_TIMEOUT
+    return value if value > 0 else DEFAULT_HEADER_TIMEOUT
+
+
 STREAM_PIECE_BYTES = 1024 * 1024
 
 try:
@@ -75,10 +95,48 @@ def _copy(socket_fd: int, file_fd: int, offset: int, count: int) -> None:
 if HttpToolsProtocol is not None:
 
     class SendfileProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        """uvicorn's httptools protocol, plus the :data:`SENDFILE` extension."""
+        """uvicorn's httptools protocol, plus the :data:`SENDFILE` extension and a
+        deadline for the request line and headers (see the module's description)."""
+
+        #: Seconds from connecting, or from the first byte of a following request,
+        #: to the end of the headers; ``annotask serve`` sets it from the settings.
+        header_timeout: float = _header_timeout_from_env()
+        _header_deadline: asyncio.TimerHandle | None = None
 
         def _start_asgi_task(self, cycle: Any, app: Any) -> None:
             super()._start_asgi_task(cycle, _with_sendfile(cycle, app))
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_header_deadline()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._header_deadline is None:  # a fresh connection keeps its first deadline
+                self._arm_header_deadline()
+
+        def on_headers_complete(self) -> None:
+            self._disarm_header_deadline()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_deadline()
+            super().connection_lost(exc)
+
+        def _arm_header_deadline(self) -> None:
+            self._header_deadline = self.loop.call_later(
+                self.header_timeout, self._header_deadline_passed
+            )
+
+        def _disarm_header_deadline(self) -> None:
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+                self._header_deadline = None
+
+        def _header_deadline_passed(self) -> None:
+            self._header_deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
 
 else:  # pragma: no cover
     SendfileProtocol = None  # type: ignore[assignment,misc]

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
 from annotask.domain.errors import DomainError, NotFound
+from annotask.queue.base import DEFAULT_LANE, NETWORK_LANE
 
 if TYPE_CHECKING:
     from annotask.queue.base import JobQueue
@@ -197,8 +198,33 @@ def create_request(
     )
     session.add(request)
     session.flush()
-    services.enqueue_after_commit(session, request.id)
+    services.enqueue_after_commit(session, request.id, lane_for(operation, request.params))
     return request
+
+
+#: Operations that wait on other machines: dataset repository clones and pushes
+#: (named here rather than imported: that module builds on this one).
+NETWORK_OPERATIONS = frozenset({"create:dataset_repo", "push:dataset_repo"})
+
+
+def lane_for(operation: str, params: dict[str, Any] | None) -> str:
+    """The queue lane of a request: network work (git, task creation from
+    ``remote_files``) runs on its own threads, so a server that never answers holds
+    up only other network work, never everyone's task creation."""
+    if operation in NETWORK_OPERATIONS:
+        return NETWORK_LANE
+    if operation == "create:task" and (params or {}).get("remote_files"):
+        return NETWORK_LANE
+    return DEFAULT_LANE
+
+
+def lane_of(sessions: sessionmaker[Session], request_id: str) -> str:
+    """The lane of a stored request (the default one when it is gone)."""
+    with sessions() as session:
+        row = session.execute(
+            select(_TABLE.c.operation, _TABLE.c.params).where(_TABLE.c.id == request_id)
+        ).first()
+    return lane_for(row[0], row[1]) if row is not None else DEFAULT_LANE
 
 
 def claim_attempt(
@@ -506,13 +532,21 @@ def reap_expired(
     """
     now = utcnow()
     report = ReapReport()
+    lanes: dict[str, str] = {}
     with sessions() as session, session.begin():
         expired = session.execute(
-            select(_TABLE.c.id, _TABLE.c.attempts, _TABLE.c.cancel_requested)
+            select(
+                _TABLE.c.id,
+                _TABLE.c.attempts,
+                _TABLE.c.cancel_requested,
+                _TABLE.c.operation,
+                _TABLE.c.params,
+            )
             .where(_TABLE.c.status == "started", _TABLE.c.lease_expires_at < now)
             .limit(limit)
         ).all()
-        for request_id, attempts, cancel_requested in expired:
+        for request_id, attempts, cancel_requested, operation, params in expired:
+            lanes[request_id] = lane_for(operation, params)
             still_expired = (
                 _TABLE.c.id == request_id,
                 _TABLE.c.status == "started",
@@ -552,11 +586,12 @@ def reap_expired(
             _TABLE.c.lease_expires_at.is_(None) & (_TABLE.c.created_date < now - requeue_after),
         )
         stale = session.execute(
-            select(_TABLE.c.id, _TABLE.c.created_date)
+            select(_TABLE.c.id, _TABLE.c.created_date, _TABLE.c.operation, _TABLE.c.params)
             .where(_TABLE.c.status == "queued", resend_due)
             .limit(limit)
         ).all()
-        for request_id, created in stale:
+        for request_id, created, operation, params in stale:
+            lanes[request_id] = lane_for(operation, params)
             next_due = now + max(requeue_after, (now - created) / 2)
             stmt = (
                 update(_TABLE)
@@ -567,7 +602,7 @@ def reap_expired(
                 report.resent.append(request_id)
     for request_id in (*report.requeued, *report.resent):
         try:
-            queue.enqueue(request_id)
+            queue.enqueue(request_id, lanes.get(request_id, DEFAULT_LANE))
         except Exception:
             log.warning("could not send request %s; a later pass retries", request_id)
     for request_id in report.requeued:

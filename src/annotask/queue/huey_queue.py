@@ -1,13 +1,18 @@
-"""Both queue implementations, on Huey: SQLite-backed (embedded) and Redis (scale-out)."""
+"""Both queue implementations, on Huey: SQLite-backed (embedded) and Redis (scale-out).
+
+Each lane (see :mod:`.base`) is a Huey queue of its own name, in the same SQLite
+file or the same Redis, consumed by its own loop and threads.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from annotask.queue.base import RequestRunner
+from annotask.queue.base import DEFAULT_LANE, LANES, RequestRunner
 from annotask.queue.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
@@ -90,23 +95,70 @@ class HueyQueue:
         self._huey.pending_count()
 
 
-def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") -> HueyQueue:
+class LanedQueue:
+    """A ``JobQueue`` of several lanes, one :class:`HueyQueue` each."""
+
+    def __init__(self, lanes: Mapping[str, HueyQueue]) -> None:
+        self.lanes = dict(lanes)
+
+    def enqueue(self, request_id: str, lane: str = DEFAULT_LANE) -> None:
+        self.lanes.get(lane, self.lanes[DEFAULT_LANE]).enqueue(request_id)
+
+    def consume(self, runner: RequestRunner, concurrency: int | Mapping[str, int]) -> None:
+        """One consuming loop per lane, each with its own threads, until ``stop``."""
+        counts = (
+            dict.fromkeys(self.lanes, concurrency)
+            if isinstance(concurrency, int)
+            else {lane: concurrency.get(lane, 1) for lane in self.lanes}
+        )
+        loops = [
+            threading.Thread(
+                target=queue.consume, args=(runner, counts[lane]), name=f"lane-{lane}", daemon=True
+            )
+            for lane, queue in self.lanes.items()
+        ]
+        for loop in loops:
+            loop.start()
+        for loop in loops:
+            loop.join()
+
+    def stop(self) -> None:
+        for queue in self.lanes.values():
+            queue.stop()
+
+    def ping(self) -> None:
+        self.lanes[DEFAULT_LANE].ping()
+
+
+def _lane_name(base: str, lane: str) -> str:
+    return base if lane == DEFAULT_LANE else f"{base}-{lane}"
+
+
+def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") -> LanedQueue:
     """Choose the implementation from settings: Redis URL or the embedded SQLite file.
 
     ``namespace`` prefixes the Redis keys, so deployments sharing a Redis never
     take each other's jobs.
     """
+    lanes: dict[str, HueyQueue] = {}
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
-        # A blocking read (BRPOP): a worker takes a job the moment it is queued.
-        huey: Huey = RedisHuey(
-            namespace,
-            url=queue_url,
-            results=False,
-            blocking=True,
-            read_timeout=REDIS_BLOCK_SECONDS,
-        )
-        return HueyQueue(huey)
+        for lane in LANES:
+            # A blocking read (BRPOP): a worker takes a job the moment it is queued.
+            huey: Huey = RedisHuey(
+                _lane_name(namespace, lane),
+                url=queue_url,
+                results=False,
+                blocking=True,
+                read_timeout=REDIS_BLOCK_SECONDS,
+            )
+            lanes[lane] = HueyQueue(huey)
+        return LanedQueue(lanes)
     if queue_url:
         raise ValueError(f"Unsupported queue URL {queue_url!r}: use redis://... or leave empty")
-    huey = SqliteHuey("annotask", filename=sqlite_path, timeout=30, results=False)
-    return HueyQueue(huey, Wakeup(sqlite_path))
+    for lane in LANES:
+        huey = SqliteHuey(
+            _lane_name("annotask", lane), filename=sqlite_path, timeout=30, results=False
+        )
+        wakeup_key = sqlite_path if lane == DEFAULT_LANE else f"{sqlite_path}#{lane}"
+        lanes[lane] = HueyQueue(huey, Wakeup(wakeup_key))
+    return LanedQueue(lanes)

@@ -20,14 +20,12 @@ again. Bodies are streamed to a temporary file with size and time limits.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import ssl
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,14 +35,17 @@ import httpcore
 import httpx
 
 from annotask import __version__
-from annotask.security.addresses import IPAddress, describe_ip, is_public_address, parse_ip_literal
+from annotask.security.address_policy import (
+    AddressPolicy,
+    AddressRefused,
+    Resolver,
+    default_resolver,
+)
 from annotask.security.errors import UnsafeInput, format_bytes
 from annotask.security.paths import safe_upload_name
 
 if TYPE_CHECKING:
     from annotask.settings import Settings
-
-Resolver = Callable[[str, int], Sequence[str]]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -77,13 +78,14 @@ class DownloadPolicy:
     user_agent: str = f"annotask/{__version__}"
     #: CA bundle for https; None means certifi's (what httpx uses by default).
     ca_bundle: str | None = None
-    _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = field(
-        init=False, repr=False, compare=False
-    )
+    #: The address check itself, shared with every other outbound feature (git).
+    addresses: AddressPolicy = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        nets = tuple(ipaddress.ip_network(n, strict=False) for n in self.allowed_networks)
-        object.__setattr__(self, "_networks", nets)
+        addresses = AddressPolicy(
+            allow_private=self.allow_private_addresses, allowed_networks=self.allowed_networks
+        )
+        object.__setattr__(self, "addresses", addresses)
         schemes = frozenset(s.lower() for s in self.allowed_schemes)
         if not schemes <= {"http", "https"}:
             raise ValueError("only http and https can be allowed")
@@ -136,18 +138,6 @@ def check_url_count(urls: Sequence[str], policy: DownloadPolicy) -> None:
         )
 
 
-def default_resolver(host: str, port: int) -> list[str]:
-    """Resolve with the system resolver (A and AAAA), without duplicates."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _allowed(ip: IPAddress, policy: DownloadPolicy) -> bool:
-    if policy.allow_private_addresses or is_public_address(ip):
-        return True
-    return any(ip in net for net in policy._networks)
-
-
 def _plan(url: str, policy: DownloadPolicy, resolver: Resolver) -> RequestPlan:
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise _Refused("the URL contains control characters")
@@ -165,27 +155,10 @@ def _plan(url: str, policy: DownloadPolicy, resolver: Resolver) -> RequestPlan:
     port = parsed.port or _DEFAULT_PORTS[scheme]
     host = parsed.raw_host.decode("ascii")
 
-    literal = parse_ip_literal(host)
-    if literal is not None:
-        if not _allowed(literal, policy):
-            raise _Refused(f"the host is a non-public address ({describe_ip(literal)})")
-        addresses = [literal]
-    else:
-        try:
-            answers = list(resolver(host, port))
-        except (OSError, UnicodeError) as exc:
-            raise _Refused(f"could not resolve host {host} ({exc})") from None
-        if not answers:
-            raise _Refused(f"could not resolve host {host}")
-        addresses = []
-        for answer in answers:
-            try:
-                ip = ipaddress.ip_address(answer)
-            except ValueError:
-                raise _Refused(f"the resolver returned an invalid address for {host}") from None
-            if not _allowed(ip, policy):
-                raise _Refused(f"the host resolves to a non-public address ({describe_ip(ip)})")
-            addresses.append(ip)
+    try:
+        addresses = policy.addresses.check(host, port, resolver)
+    except AddressRefused as exc:
+        raise _Refused(exc.message) from None
     return RequestPlan(
         url=str(parsed),
         scheme=scheme,
@@ -193,7 +166,7 @@ def _plan(url: str, policy: DownloadPolicy, resolver: Resolver) -> RequestPlan:
         port=port,
         target=parsed.raw_path or b"/",
         host_header=parsed.netloc,
-        addresses=tuple(str(ip) for ip in addresses),
+        addresses=addresses,
     )
 
 

@@ -89,9 +89,9 @@ def resolve_in_root(
 
     real_root = Path(os.path.realpath(root))
     real = Path(os.path.realpath(real_root.joinpath(*[p for p in parts if p != "."])))
-    if not real.is_relative_to(real_root):
-        raise UnsafeInput(f"{_show(user_path)} points outside the allowed directory")
-    if must_exist and not real.exists():
+    # Outside (a symbolic link leading out) reads exactly like missing: the answer
+    # must not tell what exists beyond the root.
+    if not real.is_relative_to(real_root) or (must_exist and not real.exists()):
         raise UnsafeInput(f"{_show(user_path)} does not exist")
     if want_dir and real.exists() and not real.is_dir():
         raise UnsafeInput(f"{_show(user_path)} is not a directory")

@@ -40,6 +40,7 @@ from annotask.domain.requests import (
 )
 from annotask.gc_tuning import freeze_startup_objects
 from annotask.media.errors import MediaError
+from annotask.queue.base import DEFAULT_LANE, NETWORK_LANE
 from annotask.security.errors import UnsafeInput
 from annotask.services import Services
 from annotask.worker.registry import get_handler
@@ -217,7 +218,7 @@ class Worker:
 
     def _send(self, request_id: str) -> None:
         try:
-            self.services.queue.enqueue(request_id)
+            self.services.queue.enqueue(request_id, rq.lane_of(self.services.sessions, request_id))
         except Exception:  # the reaper re-sends queued requests whose message is lost
             log.warning("could not re-send request %s", request_id, exc_info=True)
 
@@ -261,14 +262,25 @@ class Worker:
             target=self._reap_loop, args=(reaper_stop,), name="reaper", daemon=True
         )
         reaper.start()
+        # Network jobs have their own lane and threads: however many hang on a silent
+        # server, the default lane's threads stay free for everyone's task creation.
+        concurrency = {
+            DEFAULT_LANE: settings.worker_concurrency,
+            NETWORK_LANE: settings.worker_network_concurrency,
+        }
         consumer = threading.Thread(
             target=self.services.queue.consume,
-            args=(self.run_request, settings.worker_concurrency),
+            args=(self.run_request, concurrency),
             name="consumer",
             daemon=True,
         )
         consumer.start()
-        log.info("worker %s started (concurrency %d)", self.id, settings.worker_concurrency)
+        log.info(
+            "worker %s started (concurrency %d, network %d)",
+            self.id,
+            settings.worker_concurrency,
+            settings.worker_network_concurrency,
+        )
         crashed = False
         while not stop.wait(0.5):
             if not consumer.is_alive():

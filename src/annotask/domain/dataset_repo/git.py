@@ -13,6 +13,7 @@ The server's user keeps its own SSH keys, known hosts and credential helpers.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -20,15 +21,24 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotask.domain.dataset_repo.parsing import ALLOWED_PROTOCOLS
 from annotask.domain.errors import DomainError
 
+if TYPE_CHECKING:
+    from annotask.domain.dataset_repo.remote import RemotePlan
+
+log = logging.getLogger(__name__)
+
 #: Time limit of a local git command (commit, checkout, config...).
 LOCAL_TIMEOUT = 60.0
-#: Time limit of a command that talks to the remote (clone, fetch, push).
+#: Time limit of a command that talks to the remote (clone, fetch, push), unless its
+#: :class:`~.remote.RemotePlan` says otherwise (``ANNOTASK_GIT_NETWORK_TIMEOUT_SECONDS``).
 NETWORK_TIMEOUT = 300.0
 MESSAGE_MAX = 1500
+#: The one thing users read when git could not talk to a network remote.
+UNREACHABLE = "could not reach the repository (the server log has the details)"
 
 # Environment variables of the server's own environment that git may keep: how to
 # reach remotes (SSH, TLS), nothing that redirects the repository or the identity.
@@ -97,6 +107,9 @@ def git_env() -> dict[str, str]:
         GIT_TERMINAL_PROMPT="0",
         GIT_ALLOW_PROTOCOL=":".join(ALLOWED_PROTOCOLS),
         GCM_INTERACTIVE="never",
+        # Never fetch LFS objects of existing files: git-lfs would follow the batch
+        # API's links with its own client (see .remote); only our own file is written.
+        GIT_LFS_SKIP_SMUDGE="1",
         LC_ALL="C",
         LANGUAGE="C",
     )
@@ -122,20 +135,54 @@ def run_git(
     args: Sequence[str],
     *,
     cwd: Path | None = None,
-    timeout: float = LOCAL_TIMEOUT,
+    timeout: float | None = None,
     input: str | None = None,
     check: bool = True,
+    remote: RemotePlan | None = None,
 ) -> GitResult:
     """Run ``git <args>``; raises :class:`GitCommandFailed` on a non-zero exit (when
     ``check``) and :class:`GitError` when the time limit passes (the whole process
-    group is killed, ``ssh`` included)."""
-    command = ["git", *_SAFE_OPTIONS, *args]
+    group is killed, ``ssh`` included).
+
+    A command that talks to a remote gets its checked ``remote`` plan: the pinning
+    options and environment, its time limit, and for a network remote one generic
+    message on any failure (the details go to the log).
+    """
+    command = ["git", *_SAFE_OPTIONS, *(remote.git_options() if remote else ()), *args]
     name = next((a for a in args if not a.startswith("-")), "command")
+    if timeout is None:
+        timeout = remote.total_timeout if remote is not None else LOCAL_TIMEOUT
+    env = remote.environment(git_env()) if remote is not None else git_env()
+    try:
+        return _run(command, name, cwd, timeout, input, check, env)
+    except GitError as exc:
+        if remote is None or not remote.network:
+            raise
+        log.warning("git %s with %s failed: %s", name, remote.url, exc.message)
+        raise GitUnreachable() from None
+
+
+class GitUnreachable(GitError):
+    """A command that talks to a network remote failed; deliberately vague (see .remote)."""
+
+    def __init__(self) -> None:
+        super().__init__(UNREACHABLE)
+
+
+def _run(
+    command: list[str],
+    name: str,
+    cwd: Path | None,
+    timeout: float,
+    input: str | None,
+    check: bool,
+    env: dict[str, str],
+) -> GitResult:
     try:
         process = subprocess.Popen(
             command,
             cwd=str(cwd) if cwd is not None else None,
-            env=git_env(),
+            env=env,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

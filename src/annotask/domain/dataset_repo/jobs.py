@@ -22,6 +22,7 @@ from annotask.domain.annotations.exporting import build_export, plan_export
 from annotask.domain.dataset_repo import workspace
 from annotask.domain.dataset_repo.git import GitError
 from annotask.domain.dataset_repo.parsing import branch_name
+from annotask.domain.dataset_repo.remote import RemotePlan, plan_remote
 from annotask.domain.dataset_repo.service import DISABLED, clone_dir, get_repository
 from annotask.domain.errors import DomainError, NotFound, ValidationFailed
 from annotask.domain.requests import Progress, RequestSnapshot
@@ -79,13 +80,22 @@ def run_clone(services: Services, request: RequestSnapshot, progress: Progress) 
     progress.report(0.1, "Cloning the repository")
     directory = clone_dir(services.settings, task_id)
     try:
+        remote = _plan(services, url)
         with workspace.locked(directory, LOCK_WAIT):
-            workspace.clone(directory, url, owner)
+            workspace.clone(directory, remote, owner)
     except GitError as exc:
         message = f"Could not clone the repository {url}: {_reason(exc, directory)}"
         _record(services, task_id, error=message)
         raise GitError(message) from exc
     _forget_clone_if_orphaned(directory, _record(services, task_id, last_error=""))
+
+
+def _plan(services: Services, url: str, *, lfs: bool = False) -> RemotePlan:
+    """The remote checked against the settings of now (see :mod:`.remote`)."""
+    try:
+        return plan_remote(url, services.settings, lfs=lfs)
+    except ValidationFailed as exc:
+        raise GitError(" ".join(m for ms in exc.errors.values() for m in ms)) from None
 
 
 def _reason(exc: GitError, directory: Path) -> str:
@@ -177,8 +187,9 @@ def _push(
     try:
         with workspace.locked(directory, LOCK_WAIT):
             progress.report(0.1, "Updating the local copy of the repository")
-            if not workspace.ensure_clone(directory, url, owner):
-                workspace.fetch(directory)
+            remote = _plan(services, url, lfs=lfs)
+            if not workspace.ensure_clone(directory, remote, owner):
+                workspace.fetch(directory, remote)
             workspace.start_branch(directory, branch, workspace.base_branch(directory))
             progress.report(0.3, "Exporting the annotations")
             with services.read_sessions() as db:
@@ -216,7 +227,7 @@ def _push(
                 created=created,
             )
             progress.report(0.7, "Pushing the task's branch")
-            workspace.commit_and_push(directory, branch, paths, message, lfs=lfs)
+            workspace.commit_and_push(directory, branch, paths, message, remote=remote, lfs=lfs)
             workspace.save_state(directory, current)
     except GitError as exc:
         raise _PushFailed(url, exc) from exc

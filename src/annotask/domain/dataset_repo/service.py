@@ -38,6 +38,7 @@ from annotask.domain.dataset_repo.parsing import (
     check_format,
     parse_repository,
 )
+from annotask.domain.dataset_repo.remote import plan_remote
 from annotask.domain.errors import Conflict, NotFound, ValidationFailed
 from annotask.domain.requests import create_request
 from annotask.domain.task_data.layout import task_layout
@@ -120,6 +121,7 @@ def attach(
     fmt = check_format(format_name, spec.path)
     if lfs is not None and not isinstance(lfs, bool):
         raise ValidationFailed({"lfs": "Must be a boolean."})
+    plan_remote(spec.url, settings, lfs=bool(lfs))  # a refused host is a 400 now
     if active_request(db, task.id) is not None:
         raise Conflict("The task's repository is being cloned or pushed; try again when it ends.")
     repo = get_repository(db, task.id)
@@ -208,6 +210,7 @@ def update(db: Session, services: Services, task: Task, body: Any) -> DatasetRep
             raise ValidationFailed({"lfs": "Must be a boolean."})
         lfs = body["lfs"]
     if (spec.url, spec.path, fmt, lfs) != (repo.url, repo.path, repo.format, repo.lfs):
+        plan_remote(spec.url, services.settings, field="url", lfs=lfs)
         _apply(repo, spec, fmt, lfs)
     db.flush()
     return repo
@@ -262,11 +265,15 @@ def describe(
 
 def _remote_status(settings: Settings, repo: DatasetRepository, task: Task) -> str:
     directory = clone_dir(settings, task.id)
+    try:
+        remote = plan_remote(repo.url, settings)
+    except ValidationFailed as exc:
+        raise GitError(" ".join(m for ms in exc.errors.values() for m in ms)) from None
     with workspace.locked(directory, STATUS_LOCK_WAIT):
         if workspace.origin_url(directory) != repo.url:
             return "!sync"
         return workspace.remote_status(
-            directory, branch_name(task.id, task.name), timeout=STATUS_TIMEOUT
+            directory, branch_name(task.id, task.name), remote, timeout=STATUS_TIMEOUT
         )
 
 

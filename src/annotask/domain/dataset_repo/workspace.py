@@ -4,7 +4,9 @@ Pure git and files (no database): :mod:`.service` decides when each step runs.
 The clone lives in ``<task dir>/repos`` and is only a cache of the remote: a
 push re-clones it when it is missing, broken or cloned from another URL, and
 recreates the task branch from the remote's ``master`` every time, so local
-state can never make a push fail for good. One lock file per task
+state can never make a push fail for good. Every command that talks to the
+remote gets the remote's checked :class:`~.remote.RemotePlan` (pinned address,
+time limits, generic errors). One lock file per task
 (``<task dir>/repos.lock``) serialises the worker's clone and push and the web
 server's status check across processes.
 """
@@ -26,11 +28,11 @@ from datetime import datetime
 from pathlib import Path
 
 from annotask.domain.dataset_repo.git import (
-    NETWORK_TIMEOUT,
     GitCommandFailed,
     GitError,
     run_git,
 )
+from annotask.domain.dataset_repo.remote import RemotePlan
 
 BASE_BRANCH = "master"
 STATE_FILE = "annotask-sync.json"  # inside .git: never committed
@@ -92,8 +94,8 @@ def origin_url(directory: Path) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def clone(directory: Path, url: str, identity: Identity) -> None:
-    """Clone ``url`` afresh into ``directory`` and set the committer; an empty
+def clone(directory: Path, remote: RemotePlan, identity: Identity) -> None:
+    """Clone ``remote`` afresh into ``directory`` and set the committer; an empty
     repository gets a ``master`` branch with an empty README.md (CVAT's first commit).
 
     On failure nothing is left behind.
@@ -102,26 +104,26 @@ def clone(directory: Path, url: str, identity: Identity) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
         run_git(
-            ["clone", "--config", "core.symlinks=false", "--", url, str(directory)],
+            ["clone", "--config", "core.symlinks=false", "--", remote.url, str(directory)],
             cwd=directory.parent,
-            timeout=NETWORK_TIMEOUT,
+            remote=remote,
         )
         run_git(["config", "user.name", identity.name], cwd=directory)
         run_git(["config", "user.email", identity.email], cwd=directory)
         if not _remote_branches(directory):
-            _create_master(directory, identity)
+            _create_master(directory, identity, remote)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
 
 
-def ensure_clone(directory: Path, url: str, identity: Identity) -> bool:
-    """Re-clone unless ``directory`` is a clone of ``url``; True when it cloned."""
-    if origin_url(directory) == url:
+def ensure_clone(directory: Path, remote: RemotePlan, identity: Identity) -> bool:
+    """Re-clone unless ``directory`` is a clone of ``remote``; True when it cloned."""
+    if origin_url(directory) == remote.url:
         run_git(["config", "user.name", identity.name], cwd=directory)
         run_git(["config", "user.email", identity.email], cwd=directory)
         return False
-    clone(directory, url, identity)
+    clone(directory, remote, identity)
     return True
 
 
@@ -132,7 +134,7 @@ def _remote_branches(directory: Path) -> list[str]:
     return [line for line in out.splitlines() if line and not line.endswith("/HEAD")]
 
 
-def _create_master(directory: Path, identity: Identity) -> None:
+def _create_master(directory: Path, identity: Identity, remote: RemotePlan) -> None:
     run_git(["symbolic-ref", "HEAD", f"refs/heads/{BASE_BRANCH}"], cwd=directory)
     (directory / "README.md").write_bytes(b"")
     run_git(["add", "--", "README.md"], cwd=directory)
@@ -143,13 +145,13 @@ def _create_master(directory: Path, identity: Identity) -> None:
         input=f"CVAT Annotation. Initial commit by {identity.name} at {stamp}",
     )
     ref = f"refs/heads/{BASE_BRANCH}"
-    run_git(["push", "-q", "origin", f"{ref}:{ref}"], cwd=directory, timeout=NETWORK_TIMEOUT)
-    run_git(["fetch", "-q", "origin"], cwd=directory, timeout=NETWORK_TIMEOUT)
+    run_git(["push", "-q", "origin", f"{ref}:{ref}"], cwd=directory, remote=remote)
+    run_git(["fetch", "-q", "origin"], cwd=directory, remote=remote)
 
 
-def fetch(directory: Path, timeout: float = NETWORK_TIMEOUT) -> None:
+def fetch(directory: Path, remote: RemotePlan, timeout: float | None = None) -> None:
     """Bring the remote-tracking branches up to date (deleted remote branches go too)."""
-    run_git(["fetch", "-q", "--prune", "origin"], cwd=directory, timeout=timeout)
+    run_git(["fetch", "-q", "--prune", "origin"], cwd=directory, timeout=timeout, remote=remote)
 
 
 def base_branch(directory: Path) -> str:
@@ -240,37 +242,40 @@ def add_lfs_attributes(directory: Path) -> bool:
 
 
 def commit_and_push(
-    directory: Path, branch: str, paths: list[str], message: str, *, lfs: bool = False
+    directory: Path,
+    branch: str,
+    paths: list[str],
+    message: str,
+    *,
+    remote: RemotePlan,
+    lfs: bool = False,
 ) -> str:
     """Commit ``paths`` on the task branch and force-push it; returns the commit id.
 
     Hooks are off for every command (see :mod:`.git`), so with LFS the objects are
-    uploaded by ``git lfs push`` here rather than by git-lfs's pre-push hook.
+    uploaded by ``git lfs push`` here rather than by git-lfs's pre-push hook, and
+    only to trusted remotes (git-lfs follows links the pin does not cover).
     """
     run_git(["add", "-f", "--", *paths], cwd=directory)
     run_git(["commit", "-q", "--allow-empty", "-F", "-"], cwd=directory, input=message)
     ref = f"refs/heads/{branch}"
-    if lfs and shutil.which("git-lfs") is not None:
-        run_git(["lfs", "push", "origin", branch], cwd=directory, timeout=NETWORK_TIMEOUT)
-    run_git(
-        ["push", "-q", "--force", "origin", f"{ref}:{ref}"],
-        cwd=directory,
-        timeout=NETWORK_TIMEOUT,
-    )
+    if lfs and remote.trusted and shutil.which("git-lfs") is not None:
+        run_git(["lfs", "push", "origin", branch], cwd=directory, remote=remote)
+    run_git(["push", "-q", "--force", "origin", f"{ref}:{ref}"], cwd=directory, remote=remote)
     return _rev(directory, ref) or ""
 
 
 # ---- status --------------------------------------------------------------------------
 
 
-def remote_status(directory: Path, branch: str, timeout: float) -> str:
+def remote_status(directory: Path, branch: str, remote: RemotePlan, timeout: float) -> str:
     """``merged`` when the pushed branch is contained in the remote's master, ``sync``
     when the remote still has the branch, ``!sync`` when it is gone unmerged (or was
     never pushed from this clone). Talks to the remote (``git fetch``)."""
     local = _rev(directory, f"refs/heads/{branch}")
     if local is None:
         return "!sync"
-    fetch(directory, timeout)
+    fetch(directory, remote, timeout)
     base = f"refs/remotes/origin/{base_branch(directory)}"
     try:
         merge_base = run_git(["merge-base", base, local], cwd=directory).stdout.strip()
