@@ -63,7 +63,7 @@ from annotask.domain.annotations.task_media import (
 )
 from annotask.domain.errors import DomainError, NotFound
 from annotask.domain.requests import LeaseLost, Progress, RequestSnapshot, finish
-from annotask.domain.task_data.layout import task_layout
+from annotask.domain.task_data.layout import data_layout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.sources import source_root
 from annotask.security.archives import extract_archive
@@ -210,7 +210,7 @@ def _media_files(db: Session, services: Services, task: Task, data: Data) -> lis
     """Every source file of the task in its source order (the manifest's)."""
     if data.video is not None:
         return [data.video.path]
-    manifest = task_layout(services.settings, task.id).manifest
+    manifest = data_layout(services.settings, task.id, data).manifest
     if manifest.is_file():
         try:
             return [e.name + e.extension for e in media.iter_image_entries(manifest) if e]
@@ -268,7 +268,7 @@ def _write_task(
     )
     if data is None:
         return
-    layout = task_layout(services.settings, task.id)
+    layout = data_layout(services.settings, task.id, data)
     root = source_root(services.settings, layout, data.source_root)
     for name in files:
         archive.write(root / name, f"{prefix}{DATA_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
