@@ -26,8 +26,8 @@ from datetime import timedelta
 
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
+from annotask.domain import pending, uploads
 from annotask.domain import requests as rq
-from annotask.domain import uploads
 from annotask.domain.errors import DomainError
 from annotask.domain.functions import runs as function_runs
 from annotask.domain.requests import (
@@ -38,6 +38,7 @@ from annotask.domain.requests import (
     Progress,
     WorkerStopping,
 )
+from annotask.domain.task_data import attempts
 from annotask.gc_tuning import freeze_startup_objects
 from annotask.media.errors import MediaError
 from annotask.security.errors import UnsafeInput
@@ -224,14 +225,20 @@ class Worker:
     # ---- the process ---------------------------------------------------------
 
     def reap_once(self) -> rq.ReapReport:
+        """Repair requests of dead workers, then remove what their attempts left:
+        objects created by an attempt that can no longer finish (an empty restored
+        task) and the staged files of attempts that can no longer commit."""
         settings = self.services.settings
-        return rq.reap_expired(
+        report = rq.reap_expired(
             self.services.sessions,
             self.services.queue,
             settings.job_max_attempts,
             requeue_after=self.requeue_after,
             retention=self.retention,
         )
+        pending.reap_orphans(self.services)
+        attempts.sweep(self.services)
+        return report
 
     def _reap_loop(self, stop: threading.Event) -> None:
         last_purge = 0.0

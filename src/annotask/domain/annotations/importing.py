@@ -32,6 +32,7 @@ from annotask.annotations.merge import slice_for_job
 from annotask.annotations.model import AnnotationError, AnnotationSet
 from annotask.annotations.validation import drop_invalid_attribute_values, validate_annotations
 from annotask.db.models import BackgroundRequest, Job, Project, Task
+from annotask.domain import pending
 from annotask.domain import tasks as task_rules
 from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import (
@@ -232,6 +233,7 @@ def run_import(services: Services, request: RequestSnapshot, progress: Progress)
             store_import(db, data, target, mode)
             if not finish(db, progress.attempt):
                 raise LeaseLost
+            pending.settle(db, progress.attempt)  # the dataset's task, if one was made
             if target.dropped:
                 db.execute(
                     update(BackgroundRequest)
@@ -321,7 +323,7 @@ def tasks_from_dataset(
             "project_id": project.id,
         }
     try:
-        task_id = new_task(services, request.owner_id, fields)
+        task_id = new_task(services, request.owner_id, fields, progress.attempt)
     except NotFound:
         raise
     except DomainError as exc:
