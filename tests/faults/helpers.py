@@ -33,6 +33,7 @@ def fault_server(tmp_root: Path, backend: str) -> Iterator[LiveServer]:
     servers = start_server(
         tmp_root,
         backend,
+        ready_timeout=120,  # a loaded CI machine starts slowly
         embedded_worker="false",
         job_lease_seconds=LEASE,
         job_max_attempts="3",

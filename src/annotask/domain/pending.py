@@ -70,6 +70,35 @@ def settle(db: Session, attempt: Attempt) -> None:
     )
 
 
+def abandon(services: Services, attempt: Attempt, object_type: str, object_id: int) -> None:
+    """Delete an object the attempt created, as its own failure handling does.
+
+    Only while the attempt's record of it exists: if the reaper got there first (the
+    attempt was stale), the id may already name someone else's new object (SQLite
+    reuses the highest deleted id), which must not be touched.
+    """
+    with services.sessions() as db, db.begin():
+        record = delete(PendingCreation).where(
+            PendingCreation.request_id == attempt.request_id,
+            PendingCreation.attempt == attempt.number,
+            PendingCreation.object_type == object_type,
+            PendingCreation.object_id == object_id,
+        )
+        if db.execute(record).rowcount:
+            _delete_object(db, services, object_type, object_id)
+
+
+def _delete_object(db: Session, services: Services, object_type: str, object_id: int) -> None:
+    if object_type == PROJECT:
+        project = db.get(Project, object_id)
+        if project is not None:
+            project_rules.delete_project(db, services.settings, project)
+    else:
+        task = db.get(Task, object_id)
+        if task is not None:
+            task_rules.delete_task(db, services.settings, task)
+
+
 def reap_orphans(services: Services, limit: int = 100) -> list[tuple[str, int]]:
     """Delete the objects of attempts that no longer own their request; what was deleted."""
     request = BackgroundRequest
@@ -89,15 +118,8 @@ def reap_orphans(services: Services, limit: int = 100) -> list[tuple[str, int]]:
     removed: list[tuple[str, int]] = []
     for record_id, object_type, object_id in orphans:
         with services.sessions() as db, db.begin():
-            if object_type == PROJECT:
-                project = db.get(Project, object_id)
-                if project is not None:
-                    project_rules.delete_project(db, services.settings, project)
-            else:
-                task = db.get(Task, object_id)
-                if task is not None:
-                    task_rules.delete_task(db, services.settings, task)
-            db.execute(delete(PendingCreation).where(PendingCreation.id == record_id))
+            if db.execute(delete(PendingCreation).where(PendingCreation.id == record_id)).rowcount:
+                _delete_object(db, services, object_type, object_id)
         removed.append((object_type, object_id))
         log.warning(
             "removed %s #%d: created by an attempt that died before finishing",

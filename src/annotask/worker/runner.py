@@ -179,12 +179,19 @@ class Worker:
             )
         except Exception as exc:
             message = user_message(exc)
-            if message is None:
+            if not self._fail(attempt, message or INTERNAL_ERROR, progress.value):
+                # A stale attempt (paused past its lease) often fails on its way out;
+                # its error is not the request's.
+                log.warning(
+                    "request %s attempt %d lost its lease; result discarded (%r)",
+                    attempt.request_id,
+                    attempt.number,
+                    exc,
+                )
+            elif message is None:
                 log.exception("request %s (%s) failed", attempt.request_id, snapshot.operation)
-                message = INTERNAL_ERROR
             else:
                 log.info("request %s failed: %s", attempt.request_id, message)
-            self._fail(attempt, message, progress.value)
         else:
             self._finish(attempt, result if isinstance(result, JobResult) else JobResult())
 
@@ -206,9 +213,18 @@ class Worker:
                         attempt.number,
                     )
 
-    def _fail(self, attempt: Attempt, message: str, progress: float | None = None) -> None:
+    def _fail(self, attempt: Attempt, message: str, progress: float | None = None) -> bool:
+        """Fail the request; False when this attempt no longer owns it (nor failed it
+        itself already, as a job that records its failure in its own transaction)."""
         with self.services.sessions() as session, session.begin():
-            rq.fail(session, attempt, message, progress=progress)
+            if rq.fail(session, attempt, message, progress=progress):
+                return True
+            current = session.get(BackgroundRequest, attempt.request_id)
+            return (
+                current is not None
+                and current.status == "failed"
+                and current.attempts == attempt.number
+            )
 
     def _release(self, attempt: Attempt) -> None:
         with self.services.sessions() as session, session.begin():

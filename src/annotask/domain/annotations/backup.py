@@ -473,7 +473,7 @@ def restore_task(
                     raise LeaseLost
                 pending.settle(db, progress.attempt)
     except BaseException:
-        drop_task(services, task_id)
+        drop_task(services, task_id, progress.attempt)
         raise
     return task_id
 
@@ -522,11 +522,8 @@ def _new_project(
         return project_id
 
 
-def _drop_project(services: Services, project_id: int) -> None:
-    with services.sessions() as db, db.begin():
-        project = db.get(Project, project_id)
-        if project is not None:
-            project_rules.delete_project(db, services.settings, project)
+def _drop_project(services: Services, project_id: int, attempt: Attempt) -> None:
+    pending.abandon(services, attempt, pending.PROJECT, project_id)
 
 
 def restore_project_backup(services: Services, request: RequestSnapshot, progress: Progress) -> int:
@@ -558,7 +555,7 @@ def restore_project_backup(services: Services, request: RequestSnapshot, progres
                 raise LeaseLost
             pending.settle(db, progress.attempt)  # the project and every task in it
     except BaseException:
-        _drop_project(services, project_id)
+        _drop_project(services, project_id, progress.attempt)
         raise
     shutil.rmtree(archive.parent, ignore_errors=True)
     return project_id

@@ -242,7 +242,7 @@ def run_import(services: Services, request: RequestSnapshot, progress: Progress)
                 )
     except BaseException:
         for task_id in created:
-            drop_task(services, task_id)
+            drop_task(services, task_id, progress.attempt)
         raise
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -332,6 +332,6 @@ def tasks_from_dataset(
         params = DataParams(client_files=names, sorting_method="lexicographical")
         create_data(services, task_id, [(n, root / n) for n in names], params, progress)
     except BaseException:
-        drop_task(services, task_id)
+        drop_task(services, task_id, progress.attempt)
         raise
     return [task_id]

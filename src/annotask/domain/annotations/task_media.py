@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotask.db.models import Task, User
+from annotask.db.models import User
 from annotask.domain import pending
 from annotask.domain import tasks as task_rules
 from annotask.domain.errors import NotFound
@@ -61,11 +61,9 @@ def new_task(
         return task_id
 
 
-def drop_task(services: Services, task_id: int) -> None:
-    with services.sessions() as db, db.begin():
-        task = db.get(Task, task_id)
-        if task is not None:
-            task_rules.delete_task(db, services.settings, task)
+def drop_task(services: Services, task_id: int, attempt: Attempt) -> None:
+    """Delete the task ``attempt`` made (``new_task``), unless the reaper already did."""
+    pending.abandon(services, attempt, pending.TASK, task_id)
 
 
 def create_data(
