@@ -87,23 +87,46 @@ def test_a_worker_paused_past_its_lease_leaves_the_finished_task_intact(server, 
             final = wait_for(server, client, rq_id, ended, timeout=50)
             assert final["status"] == "finished", f"{final}\n{logs(server)}"
             before = chunks(client, task_id)
+            files = task_files(server, task_id, stale=f"{rq_id}-1")
         finally:
             os.kill(first.pid, signal.SIGCONT)
         # The first worker wakes up, finds its lease lost and gives up its attempt.
         wait_until(
-            lambda: "lost its lease" in worker_log(server, first),
+            lambda: job_ended(worker_log(server, first)),
             30,
-            "the resumed worker to notice its lost lease",
+            "the resumed worker to end its attempt",
             server,
         )
         after = chunks(client, task_id)
         assert after.keys() == before.keys()
         assert all(after[key] == before[key] for key in before), "chunks changed"
         assert len(before) == 2 * IMAGES // CHUNK_SIZE
-        preview = client.get(f"/api/tasks/{task_id}/preview")
-        assert preview.status_code == 200
+        assert client.get(f"/api/tasks/{task_id}/preview").status_code == 200
+        # Not one file of the finished task was removed or replaced by the late attempt.
+        assert task_files(server, task_id, stale=f"{rq_id}-1") == files
         # Only the published attempt's directory is left (the resumed one removed its own).
         assert attempt_dirs(server, task_id) == [f"{rq_id}-2"]
+        assert "lost its lease" in worker_log(server, first)
+
+
+def task_files(server: LiveServer, task_id: int, stale: str) -> dict[str, tuple[int, int, int]]:
+    """Every file of the task (but the stale attempt's own staging) with its inode,
+    size and modification time: a file replaced by a rename shows a new inode."""
+    root = server.data_dir / "tasks" / str(task_id)
+    found = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).as_posix()
+        if stale in relative or not path.is_file():
+            continue
+        status = path.stat()
+        found[relative] = (status.st_ino, status.st_size, status.st_mtime_ns)
+    return found
+
+
+def job_ended(log: str) -> bool:
+    """Every message the worker took has been run to its end (huey logs both)."""
+    started = log.count("INFO huey: Executing")
+    return started > 0 and log.count(" executed in ") == started
 
 
 def test_a_killed_attempts_staged_files_are_removed(server, images):
