@@ -100,6 +100,8 @@ def sweep(services: Services) -> int:
                 or_(table.attempts > 1, table.status.in_(("queued", "failed"))),
             )
         ).all()
+        if not rows:
+            return 0
         task_ids = {row.task_id for row in rows}
         tasks = {
             task_id: (data_id, files_dir)
