@@ -74,3 +74,11 @@ def meta(client: httpx.Client, task_id: int) -> dict:
     response = client.get(f"/api/tasks/{task_id}/data/meta")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def generated_dir(data_dir, task_id: int):
+    """Where a finished task's generated files are: its one attempt directory
+    (``tasks/<id>/attempts/<request>-<n>/``), as ``Data.files_dir`` names it."""
+    found = list((data_dir / "tasks" / str(task_id) / "attempts").iterdir())
+    assert len(found) == 1, found
+    return found[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .conftest import images, jpeg
-from .helpers import create, create_ok, data, meta
+from .helpers import create, create_ok, data, generated_dir, meta
 
 
 def manifest(entries: list[tuple[str, int, int]]) -> bytes:
@@ -23,7 +23,7 @@ def manifest(entries: list[tuple[str, int, int]]) -> bytes:
 
 def test_generated_images_manifest(client, sqlite_server):
     task_id = create_ok(client, images(3), use_cache=True)
-    path = sqlite_server.data_dir / "tasks" / str(task_id) / "manifest.jsonl"
+    path = generated_dir(sqlite_server.data_dir, task_id) / "manifest.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[:2] == [{"version": "1.1"}, {"type": "images"}]
     assert lines[2:] == [

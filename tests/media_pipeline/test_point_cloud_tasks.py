@@ -19,7 +19,17 @@ from tests.support.rest import wait_request
 from tests.support.server import LiveServer
 
 from .conftest import encode, jpeg, pixels
-from .helpers import chunk_zip, create, create_ok, data, job_ids, meta, new_task, start_data
+from .helpers import (
+    chunk_zip,
+    create,
+    create_ok,
+    data,
+    generated_dir,
+    job_ids,
+    meta,
+    new_task,
+    start_data,
+)
 
 
 def converted(sweep: np.ndarray) -> bytes:
@@ -118,7 +128,7 @@ def test_kitti_bin_files_are_converted_to_pcd(client, sqlite_server):
     np.testing.assert_array_equal(values, sweeps[2])
     context = zipfile.ZipFile(io.BytesIO(data(client, task_id, "context_image", 1).content))
     assert context.namelist() == ["0000000002.jpg"]
-    manifest = sqlite_server.data_dir / "tasks" / str(task_id) / "manifest.jsonl"
+    manifest = generated_dir(sqlite_server.data_dir, task_id) / "manifest.jsonl"
     entries = [json.loads(line) for line in manifest.read_text().splitlines()[2:]]
     assert entries[2] == {
         "name": "drive/velodyne_points/data/0000000002",

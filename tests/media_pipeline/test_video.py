@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from .conftest import red_level, video
-from .helpers import chunk_zip, create, create_ok, data, meta
+from .helpers import chunk_zip, create, create_ok, data, generated_dir, meta
 
 
 def decode_mp4(payload: bytes) -> list[Image.Image]:
@@ -76,7 +76,7 @@ def test_manifest_lists_key_frames_found_by_demuxing(client, sqlite_server, smal
     task_id = create_ok(client, {"clip.mp4": small_video}, use_cache=True)
     lines = [
         json.loads(line)
-        for line in (sqlite_server.data_dir / "tasks" / str(task_id) / "manifest.jsonl")
+        for line in (generated_dir(sqlite_server.data_dir, task_id) / "manifest.jsonl")
         .read_text()
         .splitlines()
     ]

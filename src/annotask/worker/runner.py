@@ -26,8 +26,8 @@ from datetime import timedelta
 
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
+from annotask.domain import pending, uploads
 from annotask.domain import requests as rq
-from annotask.domain import uploads
 from annotask.domain.errors import DomainError
 from annotask.domain.functions import runs as function_runs
 from annotask.domain.requests import (
@@ -38,6 +38,7 @@ from annotask.domain.requests import (
     Progress,
     WorkerStopping,
 )
+from annotask.domain.task_data import attempts
 from annotask.gc_tuning import freeze_startup_objects
 from annotask.media.errors import MediaError
 from annotask.queue.base import DEFAULT_LANE, NETWORK_LANE
@@ -179,12 +180,19 @@ class Worker:
             )
         except Exception as exc:
             message = user_message(exc)
-            if message is None:
+            if not self._fail(attempt, message or INTERNAL_ERROR, progress.value):
+                # A stale attempt (paused past its lease) often fails on its way out;
+                # its error is not the request's.
+                log.warning(
+                    "request %s attempt %d lost its lease; result discarded (%r)",
+                    attempt.request_id,
+                    attempt.number,
+                    exc,
+                )
+            elif message is None:
                 log.exception("request %s (%s) failed", attempt.request_id, snapshot.operation)
-                message = INTERNAL_ERROR
             else:
                 log.info("request %s failed: %s", attempt.request_id, message)
-            self._fail(attempt, message, progress.value)
         else:
             self._finish(attempt, result if isinstance(result, JobResult) else JobResult())
 
@@ -206,9 +214,18 @@ class Worker:
                         attempt.number,
                     )
 
-    def _fail(self, attempt: Attempt, message: str, progress: float | None = None) -> None:
+    def _fail(self, attempt: Attempt, message: str, progress: float | None = None) -> bool:
+        """Fail the request; False when this attempt no longer owns it (nor failed it
+        itself already, as a job that records its failure in its own transaction)."""
         with self.services.sessions() as session, session.begin():
-            rq.fail(session, attempt, message, progress=progress)
+            if rq.fail(session, attempt, message, progress=progress):
+                return True
+            current = session.get(BackgroundRequest, attempt.request_id)
+            return (
+                current is not None
+                and current.status == "failed"
+                and current.attempts == attempt.number
+            )
 
     def _release(self, attempt: Attempt) -> None:
         with self.services.sessions() as session, session.begin():
@@ -225,14 +242,20 @@ class Worker:
     # ---- the process ---------------------------------------------------------
 
     def reap_once(self) -> rq.ReapReport:
+        """Repair requests of dead workers, then remove what their attempts left:
+        objects created by an attempt that can no longer finish (an empty restored
+        task) and the staged files of attempts that can no longer commit."""
         settings = self.services.settings
-        return rq.reap_expired(
+        report = rq.reap_expired(
             self.services.sessions,
             self.services.queue,
             settings.job_max_attempts,
             requeue_after=self.requeue_after,
             retention=self.retention,
         )
+        pending.reap_orphans(self.services)
+        attempts.sweep(self.services)
+        return report
 
     def _reap_loop(self, stop: threading.Event) -> None:
         last_purge = 0.0

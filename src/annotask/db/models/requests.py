@@ -65,3 +65,22 @@ class Upload(Base):
     path: Mapped[str] = mapped_column(String(4096))
     created_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingCreation(Base):
+    """An object (task or project) a request's attempt created before its work was done.
+
+    Written in the transaction that creates the object, while the attempt owns the
+    request, and deleted in the transaction that finishes the request. A row whose
+    attempt no longer owns its request names an orphan of a killed or stalled
+    attempt: the reaper deletes the object (see ``domain/pending.py``).
+    """
+
+    __tablename__ = "pending_creations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    object_type: Mapped[str] = mapped_column(String(16))  # "task" or "project"
+    object_id: Mapped[int] = mapped_column(Integer)
+    created_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -83,6 +83,11 @@ class Data(Base):
     deleted_frames: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Where the raw media lives: a directory in the task storage, or in the share.
     source_root: Mapped[str] = mapped_column(String(4096), default="")
+    # The directory (relative to the task's) holding what the creation attempt that
+    # committed this row generated: raw/, chunks/, manifest, preview. Naming it in the
+    # fenced commit is what publishes those files; NULL means the task directory itself
+    # (tasks created before attempts were staged).
+    files_dir: Mapped[str | None] = mapped_column(String(255), nullable=True)
     chunks_updated_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     video: Mapped[Video | None] = relationship(

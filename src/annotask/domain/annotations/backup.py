@@ -48,6 +48,7 @@ from annotask.annotations.model import AnnotationSet
 from annotask.annotations.schema import LabelSet, LabelSpec
 from annotask.db.models import Data, Frame, Project, Task, User
 from annotask.domain import labels as label_rules
+from annotask.domain import pending
 from annotask.domain import projects as project_rules
 from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import annotation_jobs, label_set
@@ -62,8 +63,8 @@ from annotask.domain.annotations.task_media import (
     new_task,
 )
 from annotask.domain.errors import DomainError, NotFound
-from annotask.domain.requests import LeaseLost, Progress, RequestSnapshot, finish
-from annotask.domain.task_data.layout import task_layout
+from annotask.domain.requests import Attempt, LeaseLost, Progress, RequestSnapshot, finish
+from annotask.domain.task_data.layout import data_layout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.sources import source_root
 from annotask.security.archives import extract_archive
@@ -210,7 +211,7 @@ def _media_files(db: Session, services: Services, task: Task, data: Data) -> lis
     """Every source file of the task in its source order (the manifest's)."""
     if data.video is not None:
         return [data.video.path]
-    manifest = task_layout(services.settings, task.id).manifest
+    manifest = data_layout(services.settings, task.id, data).manifest
     if manifest.is_file():
         try:
             return [e.name + e.extension for e in media.iter_image_entries(manifest) if e]
@@ -268,7 +269,7 @@ def _write_task(
     )
     if data is None:
         return
-    layout = task_layout(services.settings, task.id)
+    layout = data_layout(services.settings, task.id, data)
     root = source_root(services.settings, layout, data.source_root)
     for name in files:
         archive.write(root / name, f"{prefix}{DATA_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
@@ -452,7 +453,7 @@ def restore_task(
     else:
         fields["project_id"] = project_id  # a project's task uses the project's labels
     try:
-        task_id = new_task(services, owner_id, fields)
+        task_id = new_task(services, owner_id, fields, progress.attempt)
     except NotFound:
         raise
     except DomainError as exc:
@@ -467,10 +468,12 @@ def restore_task(
         with services.sessions() as db, db.begin():
             if backup.info is not None:
                 _restore_annotations(db, task_id, backup.annotations, backup.info)
-            if finish_request and not finish(db, progress.attempt, result_id=task_id):
-                raise LeaseLost
+            if finish_request:
+                if not finish(db, progress.attempt, result_id=task_id):
+                    raise LeaseLost
+                pending.settle(db, progress.attempt)
     except BaseException:
-        drop_task(services, task_id)
+        drop_task(services, task_id, progress.attempt)
         raise
     return task_id
 
@@ -496,7 +499,10 @@ def _task_folders(work: Path) -> list[Path]:
     return [entry for _index, entry in sorted(found)]
 
 
-def _new_project(services: Services, owner_id: int | None, description: dict) -> int:
+def _new_project(
+    services: Services, owner_id: int | None, description: dict, attempt: Attempt
+) -> int:
+    """The empty project, pending for ``attempt`` until the restore finishes."""
     fields = {
         "name": str(description.get("name") or "restored project"),
         "labels": description.get("labels") or [],
@@ -507,18 +513,17 @@ def _new_project(services: Services, owner_id: int | None, description: dict) ->
         if owner is None:
             raise ImportFailed("The user who restores the backup no longer exists.")
         try:
-            return project_rules.create_project(db, owner, fields).id
+            project_id = project_rules.create_project(db, owner, fields).id
         except DomainError as exc:
             raise ImportFailed(
                 f"{PROJECT_FILE} describes an invalid project: {exc.message}"
             ) from exc
+        pending.register(db, attempt, pending.PROJECT, project_id)
+        return project_id
 
 
-def _drop_project(services: Services, project_id: int) -> None:
-    with services.sessions() as db, db.begin():
-        project = db.get(Project, project_id)
-        if project is not None:
-            project_rules.delete_project(db, services.settings, project)
+def _drop_project(services: Services, project_id: int, attempt: Attempt) -> None:
+    pending.abandon(services, attempt, pending.PROJECT, project_id)
 
 
 def restore_project_backup(services: Services, request: RequestSnapshot, progress: Progress) -> int:
@@ -538,7 +543,7 @@ def restore_project_backup(services: Services, request: RequestSnapshot, progres
         read_task_backup(folder, f"{folder.name}/", require_data=False)
         for folder in _task_folders(work)
     ]
-    project_id = _new_project(services, request.owner_id, description)
+    project_id = _new_project(services, request.owner_id, description, progress.attempt)
     try:
         for index, backup in enumerate(backups):
             low = 0.05 + 0.9 * index / len(backups)
@@ -548,8 +553,9 @@ def restore_project_backup(services: Services, request: RequestSnapshot, progres
         with services.sessions() as db, db.begin():
             if not finish(db, progress.attempt, result_id=project_id):
                 raise LeaseLost
+            pending.settle(db, progress.attempt)  # the project and every task in it
     except BaseException:
-        _drop_project(services, project_id)
+        _drop_project(services, project_id, progress.attempt)
         raise
     shutil.rmtree(archive.parent, ignore_errors=True)
     return project_id

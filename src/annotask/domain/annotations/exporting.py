@@ -33,7 +33,7 @@ from annotask.domain.annotations.context import (
 )
 from annotask.domain.annotations.service import task_annotations
 from annotask.domain.errors import DomainError, NotFound
-from annotask.domain.task_data.layout import task_layout
+from annotask.domain.task_data.layout import data_layout
 from annotask.domain.task_data.sources import source_root
 from annotask.formats.common import FrameInfo
 from annotask.formats.cvat_xml import DumpMeta, Person, SegmentInfo
@@ -191,7 +191,7 @@ def plan_export(db: Session, target: str, target_id: int, base_url: str) -> Expo
 def _add_images(services: Services, db: Session, archive, part: ExportPart) -> None:
     task, data = part.task, part.task.data
     assert data is not None
-    layout = task_layout(services.settings, task.id)
+    layout = data_layout(services.settings, task.id, data)
     root = source_root(services.settings, layout, data.source_root)
     if data.video is None:
         step = frame_step(task)

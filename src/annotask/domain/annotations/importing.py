@@ -32,6 +32,7 @@ from annotask.annotations.merge import slice_for_job
 from annotask.annotations.model import AnnotationError, AnnotationSet
 from annotask.annotations.validation import drop_invalid_attribute_values, validate_annotations
 from annotask.db.models import BackgroundRequest, Job, Project, Task
+from annotask.domain import pending
 from annotask.domain import tasks as task_rules
 from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import (
@@ -232,6 +233,7 @@ def run_import(services: Services, request: RequestSnapshot, progress: Progress)
             store_import(db, data, target, mode)
             if not finish(db, progress.attempt):
                 raise LeaseLost
+            pending.settle(db, progress.attempt)  # the dataset's task, if one was made
             if target.dropped:
                 db.execute(
                     update(BackgroundRequest)
@@ -240,7 +242,7 @@ def run_import(services: Services, request: RequestSnapshot, progress: Progress)
                 )
     except BaseException:
         for task_id in created:
-            drop_task(services, task_id)
+            drop_task(services, task_id, progress.attempt)
         raise
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -321,7 +323,7 @@ def tasks_from_dataset(
             "project_id": project.id,
         }
     try:
-        task_id = new_task(services, request.owner_id, fields)
+        task_id = new_task(services, request.owner_id, fields, progress.attempt)
     except NotFound:
         raise
     except DomainError as exc:
@@ -330,6 +332,6 @@ def tasks_from_dataset(
         params = DataParams(client_files=names, sorting_method="lexicographical")
         create_data(services, task_id, [(n, root / n) for n in names], params, progress)
     except BaseException:
-        drop_task(services, task_id)
+        drop_task(services, task_id, progress.attempt)
         raise
     return [task_id]

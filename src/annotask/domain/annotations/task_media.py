@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotask.db.models import Task, User
+from annotask.db.models import User
+from annotask.domain import pending
 from annotask.domain import tasks as task_rules
 from annotask.domain.errors import NotFound
 from annotask.domain.requests import Attempt
@@ -42,20 +43,27 @@ class Scaled:
         self._progress.report(self._low + self._span * min(1.0, max(0.0, progress)), message)
 
 
-def new_task(services: Services, owner_id: int | None, fields: Mapping[str, Any]) -> int:
-    """An empty task owned by ``owner_id``; ``DomainError`` when the fields are refused."""
+def new_task(
+    services: Services, owner_id: int | None, fields: Mapping[str, Any], attempt: Attempt
+) -> int:
+    """An empty task owned by ``owner_id``; ``DomainError`` when the fields are refused.
+
+    The task is recorded as pending for ``attempt`` in the same transaction: if the
+    attempt dies before the transaction that finishes its request (which must call
+    ``pending.settle``), the reaper deletes the task instead of leaving it empty.
+    """
     with services.sessions() as db, db.begin():
         owner = db.get(User, owner_id) if owner_id else None
         if owner is None:
             raise NotFound("The user who started this request no longer exists.")
-        return task_rules.create_task(db, owner, fields).id
+        task_id = task_rules.create_task(db, owner, fields).id
+        pending.register(db, attempt, pending.TASK, task_id)
+        return task_id
 
 
-def drop_task(services: Services, task_id: int) -> None:
-    with services.sessions() as db, db.begin():
-        task = db.get(Task, task_id)
-        if task is not None:
-            task_rules.delete_task(db, services.settings, task)
+def drop_task(services: Services, task_id: int, attempt: Attempt) -> None:
+    """Delete the task ``attempt`` made (``new_task``), unless the reaper already did."""
+    pending.abandon(services, attempt, pending.TASK, task_id)
 
 
 def create_data(

@@ -22,7 +22,7 @@ from annotask.cache.base import ChunkCache
 from annotask.db.models import Data, Frame, Task
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.task_data import chunk_builder as cb
-from annotask.domain.task_data.layout import TaskLayout, task_layout
+from annotask.domain.task_data.layout import TaskLayout, data_layout
 from annotask.domain.task_data.sources import source_root
 from annotask.media.kinds import MediaKind
 from annotask.services import Services
@@ -85,7 +85,7 @@ class ChunkSource:
 
     @classmethod
     def from_db(cls, services: Services, db: Session, task: Task, data: Data) -> ChunkSource:
-        layout = task_layout(services.settings, task.id)
+        layout = data_layout(services.settings, task.id, data)
 
         def image_paths(indices: Sequence[int]) -> list[str]:
             rows = dict(
@@ -338,7 +338,7 @@ def get_context_images(services: Services, db: Session, task: Task, number: int)
 
 
 def get_preview(services: Services, task: Task) -> Payload:
-    path = task_layout(services.settings, task.id).preview
+    path = data_layout(services.settings, task.id, task.data).preview
     if task.data is None or not path.exists():
         raise NotFound("The task has no preview yet.")
     return Payload("image/jpeg", path=path)

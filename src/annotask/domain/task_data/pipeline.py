@@ -5,6 +5,18 @@ failure removes everything the attempt prepared, so a task never looks
 healthy with half its data; the request carries the reason and the task
 accepts a new upload. Every step can run again after a crash: each attempt
 rebuilds ``raw/`` and the chunks from the untouched uploaded files.
+
+Files are fenced like rows. Each attempt writes what it generates (``raw/``,
+chunks, manifest, preview) into its own directory,
+``tasks/<id>/attempts/<request id>-<attempt>/``, and never anywhere else; the
+uploaded files in ``upload/`` are only read. The commit that writes the data
+rows and finishes the request (a conditional update fenced by the attempt
+number) also stores that directory's name in ``Data.files_dir``: publishing the
+files *is* that commit, so there is no moment when a finished task lacks its
+files or shows a mix of two attempts', and no rename can clobber a winner. A
+worker paused past its lease that wakes up finds its commit fenced off and
+removes only its own directory (``attempts.discard_attempt``); the sweep in the
+worker's housekeeping removes the directories of attempts that died.
 """
 
 from __future__ import annotations
@@ -24,9 +36,10 @@ from annotask.db.base import utcnow
 from annotask.db.bulk import insert_rows
 from annotask.db.models import Data, Frame, Job, Segment, Task, Video
 from annotask.domain.errors import DomainError
-from annotask.domain.requests import Attempt, Cancelled, JobInterrupted, LeaseLost, finish
+from annotask.domain.requests import Attempt, JobInterrupted, LeaseLost, fail, finish
 from annotask.domain.task_data import chunk_builder as cb
-from annotask.domain.task_data.layout import TaskLayout, task_layout
+from annotask.domain.task_data.attempts import discard_attempt, forget_upload
+from annotask.domain.task_data.layout import TaskLayout, attempt_layout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.probe import (
     ImageFrame,
@@ -89,13 +102,15 @@ def create_task_data(
     with the annotations and finishes it itself).
     """
     settings = services.settings
-    layout = task_layout(settings, task_id)
+    attempt = progress.attempt
+    layout = attempt_layout(settings, task_id, attempt.request_id, attempt.number)
     with services.read_sessions() as db:
         task = db.get(Task, task_id)
         if task is None:
             raise CreationFailed(f"Task #{task_id} no longer exists.")
         segment_size, overlap = task.segment_size, task.overlap
-    _clear_generated(layout)
+    shutil.rmtree(layout.generated, ignore_errors=True)  # this attempt's own, never another's
+    layout.generated.mkdir(parents=True)
     try:
         plan = _plan(services, layout, params, segment_size, overlap, progress)
         with services.read_sessions() as db:  # fail before the chunks, not after
@@ -105,31 +120,52 @@ def create_task_data(
             _prepare_chunks(services, layout, plan, params, progress)
         _write_preview(layout, plan, settings.image_max_pixels)
         progress.report(0.97, "Task is being saved in database")
-        _commit(services, task_id, plan, params, progress.attempt, finish_request=finish_request)
-    except (media.MediaError, UnsafeInput) as exc:
-        _discard(layout)
-        raise CreationFailed(exc.message) from exc
-    except JobInterrupted as exc:
-        # Lost lease or shutdown: another attempt owns (or will own) these files.
-        if isinstance(exc, Cancelled):
-            _discard(layout)
+        files_dir = layout.generated.relative_to(layout.root).as_posix()
+        _commit(
+            services,
+            task_id,
+            plan,
+            params,
+            attempt,
+            files_dir=files_dir,
+            finish_request=finish_request,
+        )
+    except JobInterrupted:
+        # Lost lease, shutdown or cancel: this attempt's files will never be published.
+        discard_attempt(services, task_id, layout)
         raise
-    except BaseException:
-        _discard(layout)
-        raise
+    except BaseException as exc:
+        discard_attempt(services, task_id, layout)
+        failure = exc
+        if isinstance(exc, media.MediaError | UnsafeInput):
+            failure = CreationFailed(exc.message)
+        if finish_request and isinstance(failure, DomainError):
+            _fail_and_forget_upload(services, layout, attempt, failure)
+        if failure is exc:
+            raise
+        raise failure from exc
     if plan.collected.root != layout.upload:  # e.g. an archive, now extracted into raw/
         shutil.rmtree(layout.upload, ignore_errors=True)
 
 
-def _clear_generated(layout: TaskLayout) -> None:
-    shutil.rmtree(layout.chunks, ignore_errors=True)
-    layout.manifest.unlink(missing_ok=True)
-    layout.preview.unlink(missing_ok=True)
+def _fail_and_forget_upload(
+    services: Services, layout: TaskLayout, attempt: Attempt, failure: DomainError
+) -> None:
+    """Fail the request (fenced), then remove the upload so the task accepts a new one.
 
-
-def _discard(layout: TaskLayout) -> None:
-    """Forget every file of a failed attempt: the task goes back to having no data."""
-    shutil.rmtree(layout.root, ignore_errors=True)
+    Only an attempt that still owns the request gets here past ``fail``: a stale
+    one leaves ``upload/`` to the attempt that replaced it. The runner's own
+    ``fail`` afterwards changes nothing.
+    """
+    try:
+        with services.sessions() as db, db.begin():
+            failed = fail(db, attempt, failure.message or str(failure))
+            failed_at = utcnow()
+    except Exception:  # the runner fails it again; the sweep removes the upload later
+        log.warning("could not fail request %s", attempt.request_id, exc_info=True)
+        return
+    if failed:
+        forget_upload(layout, failed_at)
 
 
 def _plan(
@@ -389,9 +425,14 @@ def _commit(
     params: DataParams,
     attempt: Attempt,
     *,
+    files_dir: str,
     finish_request: bool = True,
 ) -> None:
-    """Write the data, frames, segments and jobs, and finish the request, atomically."""
+    """Write the data, frames, segments and jobs, and finish the request, atomically.
+
+    ``files_dir`` (this attempt's directory) is stored in the same transaction: the
+    files become the task's exactly when the fenced ``finish`` lets the commit through.
+    """
     compressed_type = (
         cb.VIDEO if plan.kind == MediaKind.VIDEO and not params.use_zip_chunks else cb.IMAGESET
     )
@@ -420,6 +461,7 @@ def _commit(
             copy_data=params.copy_data,
             source_root=plan.collected.root_kind,
             chunks_updated_date=utcnow(),
+            files_dir=files_dir,
         )
         db.add(data)
         db.flush()
