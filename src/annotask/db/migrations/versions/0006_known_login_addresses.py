@@ -1,7 +1,7 @@
 """known login addresses (exempt from the per-account login cap)
 
-Revision ID: 0010
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 23:50:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import annotask.db.base
 
-revision = "0010"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
