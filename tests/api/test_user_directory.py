@@ -87,3 +87,17 @@ def test_an_admin_is_not_pointed_out_to_others(server):
         admins = plain.get("/api/users", params={"username": ADMIN[0]}).json()["results"]
         assert len(admins) == 1
         assert "is_superuser" not in admins[0] and "groups" not in admins[0]
+
+
+def test_cvat_sdk_reads_the_names_only_directory(server, pair):
+    """cvat-sdk's models take the names-only entries (CVAT's ``MetaUser`` is either)."""
+    pytest.importorskip("cvat_sdk")
+    from tests.support.cvat import sdk_client
+
+    _one, _two, other = pair
+    me = _person(server)
+    with sdk_client(server, me) as client:
+        users = {user.username: user for user in client.users.list()}
+        assert users[other["username"]].id == other["id"]
+        assert users[other["username"]].first_name == "Ada"
+        assert client.users.retrieve_current_user().username == me[0]
