@@ -95,9 +95,7 @@ def visible_labels(user: User) -> ColumnElement[bool]:
         return true()
     worked_on = or_(visible_tasks(user), Task.id.in_(_tasks_with_jobs_of(user)))
     seen_tasks = select(Task.id).where(worked_on)
-    projects_of_seen_tasks = select(Task.project_id).where(
-        worked_on, Task.project_id.is_not(None)
-    )
+    projects_of_seen_tasks = select(Task.project_id).where(worked_on, Task.project_id.is_not(None))
     return or_(
         Label.task_id.in_(seen_tasks),
         Label.project_id.in_(select(Project.id).where(visible_projects(user))),
