@@ -385,12 +385,12 @@ async function main() {
     notice($('#notice'), error.status === 404 ? `Job #${jobId} was not found.` : `Could not load the job: ${describe(error.body) || error.message}`);
     return;
   }
+  backToTask();
   if (job.dimension === '3d') {
     // Frames of a 3D job are point clouds: this 2D view can neither show nor annotate them.
     notice($('#notice'), `Job #${jobId} is a 3D (point cloud) job: annotask has no 3D annotation view yet. Use CVAT's client or cvat-sdk for it.`, 'info');
     return;
   }
-  backToTask();
   const title = clear($('#job-title'));
   title.append(h('span', { class: 'muted', text: `Job #${job.id}: ` }), h('span', { class: 'task-name', text: job.task_name }));
   $('#job-body').hidden = false;
