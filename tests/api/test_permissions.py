@@ -131,28 +131,27 @@ def test_a_stranger_sees_nothing_and_changes_nothing(world):
 
 
 def test_a_job_assignee_works_on_the_job_but_not_the_task(world):
+    """As CVAT: the task is not found for them, the job and its labels are theirs."""
     carol, w = world.carol, world
     one, two = w.jobs
-    assert carol.get(f"/api/tasks/{w.task['id']}").status_code == 200
-    assert _listed(carol, "tasks", _tasks(w)) == {w.task["id"]}
+    assert carol.get(f"/api/tasks/{w.task['id']}").status_code == 404
+    assert _listed(carol, "tasks", _tasks(w)) == set()
     assert _listed(carol, "jobs", _jobs(w)) == {one}
     assert carol.get(f"/api/jobs/{one}").status_code == 200
     assert carol.get(f"/api/jobs/{two}").status_code == 404
     assert carol.get(f"/api/projects/{w.project['id']}").status_code == 404
     assert carol.get(f"/api/tasks/{w.project_task['id']}").status_code == 404
-    assert carol.get(f"/api/labels?task_id={w.task['id']}").status_code == 200
+    assert carol.get(f"/api/labels?task_id={w.task['id']}").status_code == 404
     assert carol.get(f"/api/labels?job_id={one}").status_code == 200
     assert carol.get(f"/api/labels?job_id={two}").status_code == 404
     assert carol.get(f"/api/labels/{w.label['id']}").status_code == 200
 
-    moved = carol.patch(f"/api/jobs/{one}", json={"stage": "validation", "state": "in progress"})
+    moved = carol.patch(f"/api/jobs/{one}", json={"state": "in progress"})
     assert moved.status_code == 200, moved.text
-    assert (moved.json()["stage"], moved.json()["state"]) == ("validation", "in progress")
+    assert (moved.json()["stage"], moved.json()["state"]) == ("annotation", "in progress")
     forbidden = [
         ("patch", f"/api/jobs/{one}", {"assignee": None}),
-        ("patch", f"/api/tasks/{w.task['id']}", {"name": "carol's"}),
-        ("patch", f"/api/tasks/{w.task['id']}", {"labels": [{"name": "new"}]}),
-        ("delete", f"/api/tasks/{w.task['id']}", None),
+        ("patch", f"/api/jobs/{one}", {"stage": "validation", "state": "in progress"}),
         ("patch", f"/api/labels/{w.label['id']}", {"name": "renamed"}),
         ("delete", f"/api/labels/{w.label['id']}", None),
     ]
@@ -160,11 +159,21 @@ def test_a_job_assignee_works_on_the_job_but_not_the_task(world):
         kwargs = {"json": body} if body is not None else {}
         response = getattr(carol, method)(path, **kwargs)
         assert response.status_code == 403, (method, path, response.text)
+    not_found = [
+        ("patch", f"/api/tasks/{w.task['id']}", {"name": "carol's"}),
+        ("patch", f"/api/tasks/{w.task['id']}", {"labels": [{"name": "new"}]}),
+        ("delete", f"/api/tasks/{w.task['id']}", None),
+    ]
+    for method, path, body in not_found:
+        kwargs = {"json": body} if body is not None else {}
+        response = getattr(carol, method)(path, **kwargs)
+        assert response.status_code == 404, (method, path, response.text)
     task = w.alice.get(f"/api/tasks/{w.task['id']}").json()
     assert task["name"] == w.task["name"]
     labels = w.alice.get(w.task["labels"]["url"]).json()["results"]
     assert [label["name"] for label in labels] == ["car", "dog"]
-    assert w.alice.get(f"/api/jobs/{one}").json()["assignee"] is not None
+    job = w.alice.get(f"/api/jobs/{one}").json()
+    assert job["assignee"] is not None and job["stage"] == "annotation"
 
 
 def test_a_task_assignee_sees_every_job_but_cannot_change_the_task(world):

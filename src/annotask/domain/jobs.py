@@ -163,11 +163,15 @@ def list_jobs(user: User, params: Mapping[str, str]) -> Select:
 def update_job(db: Session, user: User, job: Job, changes: Mapping[str, Any]) -> Job:
     """Apply a ``PatchedJobWriteRequest``: ``assignee``, ``stage``, ``state``.
 
-    Whoever sees the job may move its stage and state; reassigning it is a
-    change of the task's staffing. A new stage without a state restarts the
-    job at ``new``, as in CVAT.
+    Whoever sees the job (its assignee too) may set its state; moving its stage
+    is for the task's staff, and reassigning it a change of the task's
+    staffing (CVAT's ``update:stage`` and ``update:assignee``). Sending the
+    current stage again changes nothing and needs no right. A new stage without
+    a state restarts the job at ``new``, as in CVAT.
     """
     errors = Errors()
+    if changes.get("stage") is not None and changes["stage"] != job.stage:
+        permissions.require_job_stage(db, user, job)
     if "assignee" in changes:
         permissions.require_job_assign(db, user, job)
         task_rules.check_user(db, changes["assignee"], "assignee", errors)

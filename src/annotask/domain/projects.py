@@ -120,7 +120,7 @@ def create_project(db: Session, user: User, fields: Mapping[str, Any]) -> Projec
     errors = Errors()
     name = task_rules.check_name(fields["name"], errors)
     bug_tracker = task_rules.check_bug_tracker(fields.get("bug_tracker", ""), errors)
-    owner = task_rules.check_user(db, fields.get("owner_id"), "owner_id", errors) or user
+    owner = task_rules.creation_owner(db, user, fields.get("owner_id"), errors)
     assignee = task_rules.check_user(db, fields.get("assignee_id"), "assignee_id", errors)
     for key in ("source_storage", "target_storage"):
         task_rules.check_storage(fields.get(key), key, errors)

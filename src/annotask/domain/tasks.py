@@ -69,6 +69,18 @@ def check_user(db: Session, user_id: int | None, field_name: str, errors: Errors
     return user
 
 
+def creation_owner(db: Session, user: User, requested: int | None, errors: Errors) -> User:
+    """Who owns a new task or project: the caller, unless an admin names someone.
+
+    CVAT's serializers take ``owner_id`` on create only from admins; anyone
+    else naming an owner would hand work (and its permissions) to another
+    account, so the field is ignored for them, as in CVAT.
+    """
+    if not user.is_superuser:
+        return user
+    return check_user(db, requested, "owner_id", errors) or user
+
+
 def check_storage(spec: Mapping[str, Any] | None, field_name: str, errors: Errors) -> None:
     """Storages are local for now; a cloud storage is refused rather than ignored."""
     if spec is None:
@@ -287,7 +299,7 @@ def create_task(db: Session, user: User, fields: Mapping[str, Any]) -> Task:
     if overlap is not None and segment_size and overlap >= segment_size:
         # CVAT's server clamps silently; its UI refuses. A silent change surprises users.
         errors.add("overlap", f"Segment size must be more than overlap size ({overlap}).")
-    owner = check_user(db, fields.get("owner_id"), "owner_id", errors) or user
+    owner = creation_owner(db, user, fields.get("owner_id"), errors)
     assignee = check_user(db, fields.get("assignee_id"), "assignee_id", errors)
     for key in ("source_storage", "target_storage"):
         check_storage(fields.get(key), key, errors)

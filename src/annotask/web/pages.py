@@ -119,7 +119,8 @@ page(
     section="tasks",
 )
 page("/tasks/{task_id:int}", "task.html", title="Task", script="task", section="tasks")
-page("/jobs/{job_id:int}", "job.html", title="Job", script="job", section="tasks")
+page("/jobs", "jobs.html", title="Jobs", script="jobs", section="jobs")
+page("/jobs/{job_id:int}", "job.html", title="Job", script="job", section="jobs")
 page("/projects", "projects.html", title="Projects", script="projects", section="projects")
 page(
     "/projects/create",

@@ -1,18 +1,34 @@
-"""``/api/users``: the caller, and the user directory (names only for non-admins)."""
+"""``/api/users``: the caller, and the user directory (names only for non-admins).
+
+As CVAT's ``UserViewSet``: admins read full records; anyone else reads other
+users as ``BasicUser`` (url, id, username, first and last name: enough to pick
+an assignee, no e-mail, last login or admin flag), and their own full record
+at ``/api/users/self`` or ``/api/users/<their id>``.
+"""
 
 from __future__ import annotations
 
 from fastapi import Request
 from sqlalchemy import select
 
-from annotask.api.deps import CurrentCaller, Db
+from annotask.api.deps import Caller, CurrentCaller, Db
 from annotask.api.pagination import paginate_query
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.common import basic_user
 from annotask.api.schemas.users import user_read
 from annotask.db.models import User
 from annotask.domain.errors import NotFound
 
 router = CvatRouter(prefix="/api/users", tags=["users"])
+
+
+def _directory_entry(request: Request, caller: Caller, user: User, *, own: bool) -> dict:
+    """The full record for admins (and, with ``own``, for the user themself), else names."""
+    if caller.is_admin or (own and user.id == caller.user.id):
+        return user_read(request, user).model_dump(mode="json")
+    entry = basic_user(request, user)
+    assert entry is not None
+    return entry.model_dump(mode="json")
 
 
 @router.get("/self")
@@ -28,8 +44,9 @@ def list_users(request: Request, caller: CurrentCaller, db: Db) -> dict:
         query = query.where(User.username == name)
     if search := request.query_params.get("search"):
         query = query.where(User.username.contains(search))
+    # As CVAT, a non-admin's list holds names only, their own entry included.
     return paginate_query(
-        request, db, query, lambda u: user_read(request, u).model_dump(mode="json")
+        request, db, query, lambda u: _directory_entry(request, caller, u, own=False)
     )
 
 
@@ -38,4 +55,4 @@ def get_user(request: Request, user_id: int, caller: CurrentCaller, db: Db) -> d
     user = db.get(User, user_id)
     if user is None or not user.is_active:
         raise NotFound()
-    return user_read(request, user).model_dump(mode="json")
+    return _directory_entry(request, caller, user, own=True)

@@ -375,8 +375,8 @@ def require_task_annotate(db: Session, user: User, task: Task | None) -> Task:
     """Writing a whole task's annotations is for the people who run the task.
 
     Those are its owner and assignee, its project's owner and assignee, and
-    admins; the assignee of one job may write that job only (404 for tasks they
-    cannot see, 403 for tasks they see through a job).
+    admins; the assignee of one job may write that job only (the task itself is
+    404 for them, as for anyone else outside its staff).
     """
     task = permissions.require_task_view(db, user, task)
     if user.is_superuser or user.id in (task.owner_id, task.assignee_id):

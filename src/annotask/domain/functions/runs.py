@@ -268,14 +268,21 @@ def purge_ended(db: Session, before: datetime) -> None:
 
 
 def visible_requests(user: User) -> Select:
-    """The batch requests the user sees: their own, and those on tasks they see.
-    Interactive calls are answered directly and never listed (as in CVAT)."""
+    """The batch requests the user sees: their own, those on tasks they are staff
+    of, and those on the jobs they see (a job assignee sees the runs on their
+    job, never the runs on the whole task). Interactive calls are answered
+    directly and never listed (as in CVAT)."""
     query = select(AnnotationRequest).where(AnnotationRequest.category == BATCH)
     if user.is_superuser:
         return query
     seen_tasks = select(Task.id).where(permissions.visible_tasks(user))
+    seen_jobs = select(Job.id).where(permissions.visible_jobs(user))
     return query.where(
-        or_(AnnotationRequest.owner_id == user.id, AnnotationRequest.task_id.in_(seen_tasks))
+        or_(
+            AnnotationRequest.owner_id == user.id,
+            AnnotationRequest.task_id.in_(seen_tasks),
+            AnnotationRequest.job_id.in_(seen_jobs),
+        )
     )
 
 

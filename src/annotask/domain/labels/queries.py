@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from annotask.db.models import Label, Project, Task, User
 from annotask.domain import permissions
-from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from annotask.domain.labels.parsing import MAX_ID
 from annotask.domain.listing import ListSpec, Lookup, apply_listing, parse_id
 
@@ -61,12 +61,23 @@ def get_label(db: Session, user: User, label_id: int) -> Label:
 
 
 def label_owner_for_change(db: Session, user: User, label: Label) -> LabelOwner:
-    """The task or project whose label set changes; 403 when the user may not change it."""
+    """The task or project whose label set changes; 403 when the user may not change it.
+
+    The caller already sees the label (:func:`get_label`), so refusing is a 403
+    even when its task or project is out of their sight (a job's assignee sees
+    the labels of a task they cannot open).
+    """
     if label.project_id is not None:
         project = db.get(Project, label.project_id)
-        return permissions.require_project_change(db, user, project)
+        if project is not None and permissions.can_change_project(user, project):
+            return project
+        raise PermissionDenied("Only the project owner or an admin may change its labels.")
     task = db.get(Task, label.task_id)
-    return permissions.require_task_change(db, user, task)
+    if task is not None and permissions.can_change_task(db, user, task):
+        return task
+    raise PermissionDenied(
+        "Only the task owner, the project owner or an admin may change its labels."
+    )
 
 
 _parent_label = aliased(Label)

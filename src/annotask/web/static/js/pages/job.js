@@ -362,6 +362,21 @@ async function load() {
   accept(annotations);
 }
 
+/**
+ * The back link leads to the task when the user may open its page (task staff),
+ * else to the jobs page: a job's assignee does not see the task.
+ */
+async function backToTask() {
+  try {
+    await request('GET', `/api/tasks/${job.task_id}`, { noLoginRedirect: true });
+  } catch {
+    return; // the template's link to /jobs stays
+  }
+  const back = $('#back-link');
+  back.href = `/tasks/${job.task_id}`;
+  back.textContent = `← Task #${job.task_id}`;
+}
+
 async function main() {
   await boot();
   try {
@@ -370,14 +385,12 @@ async function main() {
     notice($('#notice'), error.status === 404 ? `Job #${jobId} was not found.` : `Could not load the job: ${describe(error.body) || error.message}`);
     return;
   }
+  backToTask();
   if (job.dimension === '3d') {
     // Frames of a 3D job are point clouds: this 2D view can neither show nor annotate them.
     notice($('#notice'), `Job #${jobId} is a 3D (point cloud) job: annotask has no 3D annotation view yet. Use CVAT's client or cvat-sdk for it.`, 'info');
     return;
   }
-  const back = $('#back-link');
-  back.href = `/tasks/${job.task_id}`;
-  back.textContent = `← Task #${job.task_id}`;
   const title = clear($('#job-title'));
   title.append(h('span', { class: 'muted', text: `Job #${job.id}: ` }), h('span', { class: 'task-name', text: job.task_name }));
   $('#job-body').hidden = false;
