@@ -27,6 +27,7 @@ from annotask.db.base import utcnow
 from annotask.db.models import AccessToken, User
 from annotask.domain import auth
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
+from annotask.domain.task_data import frames
 from annotask.services import Services
 
 T = TypeVar("T")
@@ -244,6 +245,17 @@ def in_one_trip(request: Request, work: Callable[[Caller, Session], T]) -> T:
     caller = current_caller(request)
     with request_session(request) as db:
         return work(caller, db)
+
+
+async def one_trip_waiting(request: Request, work: Callable[[Caller, Session], T]) -> T:
+    """``in_one_trip`` in a worker thread, for routes that may serve a chunk another
+    request prepares: that wait happens on the event loop, holding no thread, and
+    the trip is then made again (it finds the chunk cached, or builds it itself if
+    the builder died)."""
+    services: Services = request.app.state.services
+    return await frames.retry_while_building(
+        services.cache, lambda: anyio.to_thread.run_sync(in_one_trip, request, work)
+    )
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
