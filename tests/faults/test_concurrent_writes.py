@@ -20,6 +20,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from annotask.db.models import Job
+from annotask.domain.annotations import service
+from annotask.services import Services
+from annotask.settings import Settings
 from tests.annotations_api.helpers import box, make_task
 from tests.conftest import start_server
 from tests.support.server import LiveServer
@@ -120,4 +124,40 @@ def test_hundred_concurrent_saves_succeed_and_health_answers(live: LiveServer) -
             assert [s["frame"] for s in shapes] == [index]
         assert client.get(f"/api/tasks/{task_id}").json()["updated_date"] > before
     finally:
+        client.close()
+
+
+@pytest.fixture
+def pg_live(tmp_path) -> Iterator[LiveServer]:
+    yield from start_server(tmp_path, "postgres", ready_timeout=60)
+
+
+def test_a_save_does_not_wait_for_an_open_save_of_another_job(pg_live, tmp_path) -> None:
+    """Annotators of one task do not queue on the task's row: while one save of job A
+    is in the middle of its transaction, a save of job B goes through (its task's
+    ``updated_date`` moves after the commit, in a transaction of its own)."""
+    client = pg_live.client()
+    services = Services(
+        Settings(data_dir=tmp_path / "other", database_url=pg_live.env["ANNOTASK_DATABASE_URL"])
+    )
+    try:
+        task = make_task(client, 2, name="two-jobs", labels=[{"name": "car"}], segment_size=1)
+        label = task["labels_list"][0]["id"]
+        first, second = sorted(job["id"] for job in task["jobs_list"])
+        before = client.get(f"/api/tasks/{task['id']}").json()["updated_date"]
+        with services.sessions() as db:
+            service.write_job(
+                db, db.get(Job, first), {"shapes": [box(label, 0, [1, 2, 3, 4])]}, None
+            )
+            db.flush()  # job A's save holds its locks, not yet committed
+            saved = client.put(
+                f"/api/jobs/{second}/annotations/",
+                json={"shapes": [box(label, 1, [1, 2, 3, 4])]},
+                timeout=15,
+            )
+            db.rollback()
+        assert saved.status_code == 200, saved.text
+        assert client.get(f"/api/tasks/{task['id']}").json()["updated_date"] > before
+    finally:
+        services.close()
         client.close()
