@@ -34,7 +34,7 @@ _LANE = "__annotask_lane__"
 
 class CvatRouter(APIRouter):
     def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        endpoint = in_one_trip(endpoint)
+        endpoint = one_thread_trip(endpoint)
         super().add_api_route(path, endpoint, **kwargs)
         twin = path[:-1] if path.endswith("/") else path + "/"
         if twin and not path.endswith(":path}"):
@@ -55,7 +55,7 @@ def own_lane(tokens: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
-def in_one_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def one_thread_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """``endpoint`` (a ``def``) as a coroutine that runs it and then ends the request's
     sessions in the same worker thread. Coroutines and already wrapped endpoints are
     returned unchanged. FastAPI reads the wrapper's ``__signature__`` (the endpoint's
