@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from annotask import __version__
@@ -23,6 +24,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         freeze_startup_objects()
+        # The threads for blocking request work (anyio's default limiter, per event
+        # loop); the database pools are sized from the same setting.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = services.settings.web_threads
         yield
         services.close()
 

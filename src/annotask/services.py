@@ -7,6 +7,7 @@ they like, and the worker builds the same set as the web server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -36,11 +37,14 @@ class Services:
         self.settings.ensure_dirs()
         # Pillow's process-wide decompression-bomb limit, from settings, in every process.
         media.set_pixel_limit(self.settings.image_max_pixels)
-        self.engine = make_engine(self.settings.resolved_database_url)
-        self.sessions = make_session_factory(self.engine)
         url = self.settings.resolved_database_url
+        pool_size = self.settings.effective_pool_size
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessions = make_session_factory(self.engine)
         self.read_engine = (
-            make_engine(url, write=False) if url.startswith("sqlite") else self.engine
+            make_engine(url, write=False, pool_size=pool_size)
+            if url.startswith("sqlite")
+            else self.engine
         )
         self.read_sessions = make_session_factory(self.read_engine)
         event.listen(self.sessions, "after_commit", _run_after_commit)
@@ -64,9 +68,7 @@ class Services:
         self, session: Session, request_id: str, lane: str = DEFAULT_LANE
     ) -> None:
         """Send the job only once the rows it reads are committed and visible."""
-        session.info.setdefault(AFTER_COMMIT_KEY, []).append(
-            lambda: self.queue.enqueue(request_id, lane)
-        )
+        after_commit(session, lambda: self.queue.enqueue(request_id, lane))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -75,15 +77,23 @@ class Services:
             self.cache.close()
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once this transaction of a write session (``Services.sessions``)
+    has committed; forgotten on rollback. It cannot use ``session`` (no SQL may be
+    sent from the commit hook) but may open its own connection."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
 def _run_after_commit(session: Session) -> None:
-    """Send the queued messages; a failure only delays a job, since the reaper re-sends
-    the messages of requests that stay queued (so the HTTP answer stays a success)."""
+    """Run the callbacks (send the queued messages, ...). A failure is logged, never
+    raised: the commit is done and the HTTP answer stays a success; a lost message
+    only delays a job, since the reaper re-sends the messages of queued requests."""
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         try:
             callback()
         except Exception:
-            log.exception("could not enqueue after commit; the reaper will re-send it")
+            log.exception("an after-commit step failed")
 
 
 def _drop_after_commit(session: Session) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+# Database connections beyond the thread limit (see ``effective_pool_size``).
+POOL_HEADROOM = 10
 
 
 class Settings(BaseSettings):
@@ -86,6 +88,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Web server processes `annotask serve` runs (`--workers`). One suits the "
         "embedded default; use one per core when many annotators stream chunks at once.",
+    )
+    web_threads: int = Field(
+        default=40,
+        ge=1,
+        description="Worker threads of one web process for blocking request work (the "
+        "database, media): how many requests one process works on at once, the rest wait "
+        "for a thread on the event loop. A request's transaction begins and ends inside one "
+        "thread trip, so a waiting request never holds a database lock.",
+    )
+    database_pool_size: int = Field(
+        default=0,
+        ge=0,
+        description="Database connections each engine of a process keeps open. 0 means "
+        "`web_threads` plus headroom (`web_threads + 10`); a smaller value than "
+        "`web_threads + 2` is refused at start, because a thread that waits for a connection "
+        "holds a thread slot. On PostgreSQL, `max_connections` must cover every process's "
+        "pool (plus 10 overflow connections each).",
     )
     embedded_worker: bool = Field(
         default=True,
@@ -232,6 +251,22 @@ class Settings(BaseSettings):
         "only sleeps and reports progress. It exists for testing the job machinery; keep it "
         "off in production.",
     )
+
+    @model_validator(mode="after")
+    def _pool_covers_threads(self) -> Settings:
+        if self.database_pool_size and self.database_pool_size < self.web_threads + 2:
+            raise ValueError(
+                f"database_pool_size ({self.database_pool_size}) must be at least web_threads "
+                f"+ 2 ({self.web_threads + 2}), or 0 for the default: every web thread needs a "
+                "connection, and a thread waiting for one would hold its slot."
+            )
+        return self
+
+    @property
+    def effective_pool_size(self) -> int:
+        """Connections per engine: the setting, or the thread limit plus headroom (the
+        worker's threads, the after-commit touches, health checks)."""
+        return self.database_pool_size or self.web_threads + POOL_HEADROOM
 
     # ---- derived paths -------------------------------------------------
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
+import anyio.to_thread
 import diskcache
 import pytest
 
 from annotask.cache.disk import DiskChunkCache
-from annotask.domain.task_data.frames import cached
+from annotask.domain.task_data.frames import cached, retry_while_building
 from tests.conftest import start_server
 from tests.support.server import ADMIN
 
@@ -36,8 +39,14 @@ def test_concurrent_first_requests_build_once(tmp_path):
         with file:
             return file.read()
 
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: contents(cached(cache, "k", build)), range(8)))
+    async def request() -> bytes:  # as the data routes: waits on the event loop
+        attempt = partial(anyio.to_thread.run_sync, cached, cache, "k", build)
+        return contents(await retry_while_building(cache, attempt))
+
+    async def together() -> list[bytes]:
+        return list(await asyncio.gather(*(request() for _ in range(8))))
+
+    results = asyncio.run(together())
     assert len(builds) == 1
     assert results == [b"chunk bytes" * 10_000] * 8
     hit = cached(cache, "k", build)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Annotated, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -25,6 +28,7 @@ from annotask.db.models import AccessToken, User
 from annotask.domain import auth, login_throttle
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
 from annotask.domain.login_throttle import LoginLimits
+from annotask.domain.task_data import frames
 from annotask.services import Services
 
 T = TypeVar("T")
@@ -48,9 +52,7 @@ def request_session(request: Request) -> Iterator[Session]:
     database (never while a body streams in). Reads use a deferred transaction so
     they never wait for the write lock.
     """
-    services: Services = request.app.state.services
-    factory = services.read_sessions if request.method in SAFE_METHODS else services.sessions
-    session = factory()
+    session = _new_session(request)
     try:
         yield session
         session.commit()
@@ -61,9 +63,78 @@ def request_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    with request_session(request) as session:
+def _new_session(request: Request) -> Session:
+    services: Services = request.app.state.services
+    factory = services.read_sessions if request.method in SAFE_METHODS else services.sessions
+    return factory()
+
+
+SESSIONS_KEY = "annotask.sessions"
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """The request's session, ended in the same thread trip as the endpoint's work.
+
+    Creating a session does no I/O, so this runs on the event loop and takes no
+    thread slot. The routes' wrapper (``api.routing.run_endpoint``) commits or rolls
+    back every session of the request right after the endpoint returns, in the
+    endpoint's own thread: the transaction never outlives that trip, so it never
+    waits for another thread slot while it holds a lock (which deadlocked the
+    thread pool when more requests wrote at once than there are threads).
+    Whatever is left here (an endpoint that is not wrapped) ends in a thread of
+    its own, without waiting for a slot.
+    """
+    session = _new_session(request)
+    request.scope.setdefault(SESSIONS_KEY, []).append(session)
+    try:
         yield session
+    except BaseException:
+        await _end_in_own_thread(session, commit=False)
+        raise
+    await _end_in_own_thread(session, commit=True)
+
+
+async def _end_in_own_thread(session: Session, *, commit: bool) -> None:
+    if session.in_transaction():
+        # A thread that waits for no slot (as FastAPI ends sync dependencies with
+        # yield): the transaction may hold a lock that the slot holders wait for.
+        await anyio.to_thread.run_sync(
+            partial(end_session, session, commit=commit), limiter=CapacityLimiter(1)
+        )
+    else:
+        session.close()  # nothing to send to the database
+
+
+def end_session(session: Session, *, commit: bool, close: bool = True) -> None:
+    """Commit (or roll back), then close unless ``close`` is false; a failed commit is
+    rolled back and raised."""
+    try:
+        if commit and session.in_transaction():
+            session.commit()
+        elif session.in_transaction():
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        if close:
+            session.close()
+
+
+def end_request_sessions(request: Request, *, commit: bool) -> None:
+    """End the transactions of every session ``get_db`` gave this request, in the
+    calling thread: the routes' wrapper calls it right after the endpoint returned
+    (``commit=True``) or raised. The sessions stay open (their objects may still be
+    read while the response is built; ``get_db`` closes them). If one commit fails,
+    the other sessions are rolled back."""
+    sessions = request.scope.get(SESSIONS_KEY, [])
+    for index, session in enumerate(sessions):
+        try:
+            end_session(session, commit=commit, close=False)
+        except BaseException:
+            for rest in sessions[index + 1 :]:
+                end_session(rest, commit=False, close=False)
+            raise
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -191,6 +262,17 @@ def in_one_trip(request: Request, work: Callable[[Caller, Session], T]) -> T:
     caller = current_caller(request)
     with request_session(request) as db:
         return work(caller, db)
+
+
+async def one_trip_waiting(request: Request, work: Callable[[Caller, Session], T]) -> T:
+    """``in_one_trip`` in a worker thread, for routes that may serve a chunk another
+    request prepares: that wait happens on the event loop, holding no thread, and
+    the trip is then made again (it finds the chunk cached, or builds it itself if
+    the builder died)."""
+    services: Services = request.app.state.services
+    return await frames.retry_while_building(
+        services.cache, lambda: anyio.to_thread.run_sync(in_one_trip, request, work)
+    )
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import BinaryIO, Protocol
 
+from annotask.cache.lease import LEASE_SECONDS, Lease
+
 
 class ChunkCache(Protocol):
     def open(self, key: str) -> BinaryIO | None:
@@ -18,8 +20,13 @@ class ChunkCache(Protocol):
     def delete_prefix(self, prefix: str) -> None:
         """Forget every item whose key starts with ``prefix`` (a task's chunks)."""
 
-    def lock(self, key: str, timeout: float) -> object:
-        """A context manager that lets one process prepare ``key`` while others wait."""
+    def try_lease(self, key: str, seconds: float = LEASE_SECONDS) -> Lease | None:
+        """The right to prepare ``key`` now (in any process), held by a short lease that a
+        heartbeat renews until it is released; None if another holds it. Never blocks:
+        whoever must wait sleeps on the event loop (``frames.wait_for_chunk``)."""
+
+    def leased(self, key: str) -> bool:
+        """Whether someone holds the lease to prepare ``key`` now."""
 
     def ping(self) -> None:
         """Raise when the cache cannot be used."""

@@ -23,6 +23,8 @@ from typing import BinaryIO
 
 import diskcache
 
+from annotask.cache.lease import LEASE_SECONDS, Lease, try_lease
+
 COUNT_INTERVAL = 1.0
 _MAX_TRACKED = 10_000
 _DISK_MIN_FILE_SIZE = 64 * 1024  # chunks are already compressed: keep them as files
@@ -44,6 +46,10 @@ class DiskChunkCache:
             eviction_policy="least-frequently-used",
             disk_min_file_size=_DISK_MIN_FILE_SIZE,
         )
+        # Leases live in a database of their own: never evicted by the size limit
+        # (the chunk cache's culling would drop the least used rows: fresh leases
+        # first) and never waiting for a chunk being stored.
+        self._leases = diskcache.Cache(str(directory / "leases"), eviction_policy="none")
         self._count_interval = count_interval
         self._counted: dict[str, float] = {}
         self._counted_lock = threading.Lock()
@@ -77,8 +83,31 @@ class DiskChunkCache:
             if isinstance(key, str) and key.startswith(prefix):
                 self._cache.delete(key)
 
-    def lock(self, key: str, timeout: float) -> diskcache.Lock:
-        return diskcache.Lock(self._cache, f"lock:{key}", expire=timeout)
+    def try_lease(self, key: str, seconds: float = LEASE_SECONDS) -> Lease | None:
+        return try_lease(self, f"build:{key}", seconds)
+
+    def leased(self, key: str) -> bool:
+        return self.held(f"build:{key}")
+
+    # ---- the LeaseStore primitives (see cache/lease.py) ----
+
+    def add(self, name: str, token: str, seconds: float) -> bool:
+        return bool(self._leases.add(name, token, expire=seconds, retry=True))
+
+    def renew(self, name: str, token: str, seconds: float) -> bool:
+        with self._leases.transact(retry=True):
+            if self._leases.get(name) != token:
+                return False
+            self._leases.set(name, token, expire=seconds)
+            return True
+
+    def release(self, name: str, token: str) -> None:
+        with self._leases.transact(retry=True):
+            if self._leases.get(name) == token:
+                self._leases.delete(name)
+
+    def held(self, name: str) -> bool:
+        return self._leases.get(name) is not None
 
     def ping(self) -> None:
         self._cache.set("annotask:ping", b"1", expire=60)
@@ -88,3 +117,4 @@ class DiskChunkCache:
     def close(self) -> None:
         self._reader.close()
         self._cache.close()
+        self._leases.close()

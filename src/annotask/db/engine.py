@@ -9,9 +9,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Default connections per engine: anyio's default of 40 worker threads plus headroom
+# (``Settings.effective_pool_size`` gives the configured value).
+DEFAULT_POOL_SIZE = 50
+# Connections beyond the pool, opened for a spike and closed when returned.
+POOL_OVERFLOW = 10
 
 
-def make_engine(url: str, *, write: bool = True) -> Engine:
+def make_engine(url: str, *, write: bool = True, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     """Create an engine tuned for its backend.
 
     SQLite runs in WAL mode with a generous busy timeout so the server and the
@@ -19,13 +24,16 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
     cascades behave as on PostgreSQL.
     ``write=False`` gives a SQLite engine for read-only requests: its
     transactions start deferred, so readers never queue behind the write lock.
+    ``pool_size`` must cover the web server's threads: a thread that waits for a
+    connection holds its slot, and the threads that hold connections may need
+    another slot to finish (that wait used to freeze a server).
     """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=8,
-            max_overflow=16,
+            pool_size=pool_size,
+            max_overflow=POOL_OVERFLOW,
         )
 
         @event.listens_for(engine, "connect")
@@ -48,7 +56,7 @@ def make_engine(url: str, *, write: bool = True) -> Engine:
             conn.exec_driver_sql(begin)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=POOL_OVERFLOW)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
-from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, in_one_trip
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
 from annotask.api.media import query_number, send
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.data import data_meta
@@ -28,8 +28,8 @@ def _visible_job(db, caller, job_id: int) -> Job:
 @router.get("/{job_id}/data")
 async def get_job_data(job_id: int, request: Request, services: ServicesDep) -> Response:
     """As the task's data route: everything in one trip to a worker thread."""
-    return await run_in_threadpool(
-        in_one_trip, request, lambda caller, db: _job_data(job_id, request, caller, db, services)
+    return await one_trip_waiting(
+        request, lambda caller, db: _job_data(job_id, request, caller, db, services)
     )
 
 
@@ -95,9 +95,9 @@ async def patch_job_data_meta(
 
 
 @router.get("/{job_id}/preview")
-def get_job_preview(
-    job_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
-) -> Response:
-    job = _visible_job(db, caller, job_id)
-    segment = job.segment
-    return send(frames.get_job_preview(services, db, segment.task, segment.start_frame))
+async def get_job_preview(job_id: int, request: Request, services: ServicesDep) -> Response:
+    def work(caller: Caller, db: Session) -> Response:
+        segment = _visible_job(db, caller, job_id).segment
+        return send(frames.get_job_preview(services, db, segment.task, segment.start_frame))
+
+    return await one_trip_waiting(request, work)

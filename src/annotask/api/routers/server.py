@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from annotask import CVAT_API_VERSION
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
-from annotask.api.routing import CvatRouter
+from annotask.api.routing import CvatRouter, own_lane
 from annotask.api.urls import absolute
 from annotask.domain.dataset_repo.service import enabled as dataset_repo_enabled
 from annotask.domain.share import list_share
@@ -28,6 +28,7 @@ def about(request: Request) -> dict:
 
 
 @router.get("/health")
+@own_lane(4)  # answers while every shared thread waits for a lock
 def health(db: Db) -> dict:
     db.execute(text("SELECT 1"))
     return {"status": "ok", "database": "ok"}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json, validate
-from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, in_one_trip
+from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
 from annotask.api.media import query_number, send
 from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
@@ -159,7 +159,7 @@ async def get_data(task_id: int, request: Request, services: ServicesDep) -> Res
             raise ValidationFailed({"type": "Data type not specified or has wrong value"})
         return send(payload)
 
-    return await run_in_threadpool(in_one_trip, request, work)
+    return await one_trip_waiting(request, work)
 
 
 @router.get("/{task_id}/data/meta")

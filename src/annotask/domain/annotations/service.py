@@ -10,7 +10,9 @@ SQLite serialises writers anyway), checks the ``version`` the client sent, if
 it sent one, and bumps ``Job.annotations_version``. A job's version is its
 counter; a task's is the sum of its jobs' counters, which also only grows. A
 body whose ``version`` is not the current one is refused with 409 and the
-current annotations. The stock clients never send a ``version``.
+current annotations. The stock clients never send a ``version``. A save of one
+job does not lock its task's row: the task's ``updated_date`` moves after the
+commit (``touch_tasks_after_commit``), so annotators of one task never queue.
 
 Everything happens in the caller's transaction: a refused save changes nothing.
 """
@@ -45,6 +47,7 @@ from annotask.domain.annotations.context import (
     label_set,
 )
 from annotask.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from annotask.services import after_commit
 
 ACTIONS = ("create", "update", "delete")
 KINDS = ("tags", "shapes", "tracks")
@@ -165,9 +168,18 @@ def _require_ids(data: AnnotationSet, known: dict[str, dict[int, int]], jobs: se
         raise ValidationFailed(errors)
 
 
-def bump_revisions(db: Session, jobs: Iterable[JobRange]) -> None:
+def bump_revisions(
+    db: Session, jobs: Iterable[JobRange], *, task_after_commit: bool = False
+) -> None:
     """New revision for the jobs, and a new ``updated_date`` for their task too: the
-    SDK's dataset cache refreshes a task's annotations only when that date grows."""
+    SDK's dataset cache refreshes a task's annotations only when that date grows.
+
+    ``task_after_commit`` (a save of one job) moves the task's date in a short
+    transaction of its own once this one has committed: annotators of different
+    jobs of one task then never wait for each other on the task's row, which a
+    save would otherwise lock until its commit. The date is set after the commit,
+    so it is never older than the saved data (what the SDK's cache relies on).
+    """
     ids = [j.id for j in jobs]
     if ids:
         now = utcnow()
@@ -176,11 +188,29 @@ def bump_revisions(db: Session, jobs: Iterable[JobRange]) -> None:
             .where(Job.id.in_(ids))
             .values(annotations_version=Job.annotations_version + 1, updated_date=now)
         )
-        db.execute(
-            update(Task)
-            .where(Task.id.in_(select(Job.task_id).where(Job.id.in_(ids))))
-            .values(updated_date=now)
-        )
+        tasks = select(Job.task_id).where(Job.id.in_(ids))
+        if task_after_commit:
+            touch_tasks_after_commit(db, list(db.scalars(tasks.distinct())))
+        else:
+            db.execute(update(Task).where(Task.id.in_(tasks)).values(updated_date=now))
+
+
+def touch_tasks_after_commit(db: Session, task_ids: list[int]) -> None:
+    """Once ``db`` commits, move the tasks' ``updated_date`` to the time after that
+    commit, in a one-statement transaction (the row is locked only for it). The
+    date only grows: a concurrent save that already set a later one is kept."""
+    engine = db.get_bind()
+
+    def touch() -> None:
+        now = utcnow()
+        with engine.begin() as conn:
+            conn.execute(
+                update(Task)
+                .where(Task.id.in_(task_ids), Task.updated_date < now)
+                .values(updated_date=now)
+            )
+
+    after_commit(db, touch)
 
 
 def _check_version(raw: Any, current: int, show: Callable[[], AnnotationSet]) -> None:
@@ -215,7 +245,7 @@ def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, 
             rows.delete_objects(db, **{k: [o.id for o in getattr(data, k)] for k in KINDS})
             rows.insert(db, job.id, data, keep_ids=True)
         result = data
-    bump_revisions(db, [current])
+    bump_revisions(db, [current], task_after_commit=True)
     result.version = current.version + 1
     return result.to_json()
 
@@ -223,7 +253,7 @@ def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, 
 def clear_job(db: Session, job: Job) -> None:
     current = job_range(db, job, lock=True)
     rows.delete_jobs(db, [job.id])
-    bump_revisions(db, [current])
+    bump_revisions(db, [current], task_after_commit=True)
 
 
 def _pick(data: AnnotationSet, ids: dict[str, list[int]]) -> AnnotationSet:

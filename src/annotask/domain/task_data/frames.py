@@ -2,32 +2,41 @@
 
 Static tasks serve the chunk files written at creation. On-the-fly tasks
 build a chunk on its first request, once however many requests arrive
-together (a lock per chunk in the shared cache), and keep it in the
-size-bounded cache.
+together (a short lease per chunk in the shared cache, renewed while the build
+runs), and keep it in the size-bounded cache. A request that finds another one
+building waits on the event loop, holding no worker thread.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask import media
 from annotask.cache.base import ChunkCache
 from annotask.db.models import Data, Frame, Task
-from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.errors import DomainError, NotFound, ValidationFailed
 from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.layout import TaskLayout, data_layout
 from annotask.domain.task_data.sources import source_root
 from annotask.media.kinds import MediaKind
 from annotask.services import Services
 
-CHUNK_LOCK_SECONDS = 120.0
+# How long a request waits for a chunk another request prepares (its builder renews
+# a short lease meanwhile), and how often it looks.
+WAIT_SECONDS = 600.0
+WAIT_FIRST_SECONDS = 0.05
+WAIT_MAX_SECONDS = 0.5
+T = TypeVar("T")
 QUALITIES = (cb.COMPRESSED, cb.ORIGINAL)
 # Data.media_type of 3D tasks (CVAT's list filter value); frames are .pcd files.
 POINT_CLOUD_MEDIA_TYPE = "point_cloud"
@@ -196,6 +205,11 @@ def _data_key(task: Task, data: Data) -> str:
     return f"task:{task.id}:{data.chunks_updated_date.timestamp():.6f}"
 
 
+def chunk_cache_key(task: Task, data: Data, quality: str, relative: range) -> str:
+    """The cache key (and lease name) of the on-the-fly chunk of ``relative`` frames."""
+    return f"{_data_key(task, data)}:{quality}:frames{relative.start}-{relative.stop}"
+
+
 def get_chunk(services: Services, db: Session, task: Task, quality: str, index: int) -> Payload:
     _check_quality(quality)
     data = _task_data(task)
@@ -225,7 +239,7 @@ def _chunk_payload(
         if not path.exists():  # e.g. lost files: rebuild rather than fail
             cb.build_chunk(chunk_spec(source, quality, index), threads=cb.cpu_threads())
         return Payload(mime, path=path)
-    key = f"{_data_key(task, data)}:{quality}:frames{relative.start}-{relative.stop}"
+    key = chunk_cache_key(task, data, quality, relative)
     scratch = source.layout.root / "tmp" / f"{quality}-{relative.start}-{relative.stop}"
 
     def build() -> bytes:  # only on a miss: describing the chunk reads the frame paths
@@ -263,19 +277,80 @@ def get_job_chunk(
     )
 
 
+class ChunkBusy(Exception):
+    """Another request (in any process) is preparing ``key`` now. Not an HTTP error:
+    the route waits on the event loop (``retry_while_building``) and asks again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class ChunkStillBuilding(DomainError):
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("The chunk is still being prepared; try again in a moment.")
+
+
 def cached(cache: ChunkCache, key: str, build: Callable[[], bytes]) -> BinaryIO:
     """From the cache (an open file, sent without copying where the server can), or
-    built once under a lock however many requests arrive together (in any process:
-    the lock lives in the shared cache)."""
+    built under a lease (one build however many requests arrive together, in any
+    process). Raises :class:`ChunkBusy` instead of waiting when another holds the
+    lease: a waiting request must not hold a worker thread."""
     found = cache.open(key)
-    if found is None:
-        with cache.lock(key, CHUNK_LOCK_SECONDS):
-            found = cache.open(key)  # another request may have built it meanwhile
-            if found is None:
-                value = build()
-                cache.set(key, value)
-                return io.BytesIO(value)
+    if found is not None:
+        return found
+    lease = cache.try_lease(key)
+    if lease is None:
+        found = cache.open(key)  # built and released just now
+        if found is None:
+            raise ChunkBusy(key)
+        return found
+    with lease:  # renewed by its heartbeat while the build runs
+        found = cache.open(key)  # another request may have built it meanwhile
+        if found is None:
+            value = build()
+            cache.set(key, value)
+            return io.BytesIO(value)
     return found
+
+
+async def wait_for_chunk(cache: ChunkCache, key: str, deadline: float) -> None:
+    """Sleep on the event loop until ``key`` is cached or nobody prepares it any more
+    (its builder finished, failed or died: a dead builder's lease expires within
+    ``LEASE_SECONDS``). Each look is a short trip to a worker thread; between looks
+    the request holds no thread. Raises :class:`ChunkStillBuilding` at ``deadline``."""
+    pause = WAIT_FIRST_SECONDS
+    while True:
+        if not await anyio.to_thread.run_sync(_still_building, cache, key):
+            return
+        if time.monotonic() >= deadline:
+            raise ChunkStillBuilding()
+        await anyio.sleep(pause)
+        pause = min(pause * 1.5, WAIT_MAX_SECONDS)
+
+
+def _still_building(cache: ChunkCache, key: str) -> bool:
+    found = cache.open(key)
+    if found is not None:
+        found.close()
+        return False
+    return cache.leased(key)
+
+
+async def retry_while_building(
+    cache: ChunkCache, attempt: Callable[[], Awaitable[T]], wait_seconds: float = WAIT_SECONDS
+) -> T:
+    """``await attempt()``; while it raises :class:`ChunkBusy`, wait for that chunk on
+    the event loop and try again (the chunk is then a hit, or this request builds it
+    because its builder died)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return await attempt()
+        except ChunkBusy as busy:
+            await wait_for_chunk(cache, busy.key, deadline)
 
 
 def get_frame(services: Services, db: Session, task: Task, quality: str, number: int) -> Payload:
