@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
-from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import import_format, import_options
 from annotask.api.upload_protocol import (
@@ -26,6 +25,7 @@ from annotask.api.upload_protocol import (
     handle_tus_patch,
     handle_upload_post,
     has,
+    receive_one_file,
 )
 from annotask.db.models import Job, Task
 from annotask.domain import permissions
@@ -261,11 +261,8 @@ async def upload_annotations(
 
     async def single_shot(req: Request, staging: StagingArea) -> Response:
         """The generated API's multipart ``annotation_file``."""
-        staging.reset()
-        names = (await receive_multipart(req, staging, services.settings.max_upload_bytes)).files
-        if len(names) != 1:
-            raise ValidationFailed({"annotation_file": "Send exactly one annotation file."})
-        return await queue_import(staging, names[0])
+        name = await receive_one_file(req, services, upload, staging, "annotation_file")
+        return await queue_import(staging, name)
 
     return await handle_upload_post(
         request, services, upload, on_finish=finish, on_single_shot=single_shot
