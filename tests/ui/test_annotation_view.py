@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import make_user
 from tests.media_pipeline.test_point_cloud_tasks import scenes
 from tests.support.media import write_images
-from tests.conftest import make_user
 from tests.support.resources import unique, user_id
 from tests.support.server import ADMIN
 from tests.ui.conftest import login_context
