@@ -147,6 +147,9 @@ def test_single_label_patch_and_delete(admin):
     moved = admin.patch(f"/api/labels/{car['id']}", json={"task_id": 1, "has_parent": "x"})
     assert moved.status_code == 200 and moved.json()["task_id"] == read["task_id"]
     assert admin.get(f"/api/labels/{car['id']}").json() == read
+    copied = admin.patch(f"/api/labels/{car['id']}", json=read)  # a body copied from a GET
+    assert copied.status_code == 200, copied.text
+    assert admin.get(f"/api/labels/{car['id']}").json() == read
     malformed = admin.patch(
         f"/api/labels/{car['id']}", content=b"[", headers={"Content-Type": "application/json"}
     )
