@@ -218,10 +218,20 @@ def test_track_keyframes_sorted_unique_one_type(labels: LabelSet) -> None:
     }
 
 
-def test_track_needs_keyframes_and_cannot_start_late(labels: LabelSet) -> None:
+def test_track_needs_keyframes(labels: LabelSet) -> None:
+    errors = errors_of(AnnotationSet(tracks=[Track(1, 0, [])]), labels)
+    assert set(errors) == {"tracks[0].shapes"}
+
+
+def test_track_frame_becomes_its_first_keyframe(labels: LabelSet) -> None:
+    """What CVAT does in effect: a track starts at its first keyframe, whatever
+    its ``frame`` says (late, early, or out of the job's range)."""
     late = Track(1, 4, [TrackedShape("rectangle", 2, [0, 0, 1, 1])])
-    errors = errors_of(AnnotationSet(tracks=[Track(1, 0, []), late]), labels)
-    assert set(errors) == {"tracks[0].shapes", "tracks[1].frame"}
+    early = Track(1, 0, [TrackedShape("rectangle", 3, [0, 0, 1, 1])])
+    outside = Track(1, 99, [TrackedShape("rectangle", 1, [0, 0, 1, 1])])
+    data = AnnotationSet(tracks=[late, early, outside])
+    validate_annotations(data, labels, 0, 9)
+    assert [track.frame for track in data.tracks] == [2, 3, 1]
 
 
 def test_skeleton_elements_match_sublabels(labels: LabelSet) -> None:

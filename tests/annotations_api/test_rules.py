@@ -1,5 +1,6 @@
-"""Annotation API rules over raw HTTP on every backend: validation, versions, permissions,
-transactions, the overlap merge end to end, formats and export downloads (spec 2.7-2.9, K4-K8).
+"""Annotation API rules over raw HTTP on every backend: validation, versions (ETag and
+If-Match), permissions, transactions, the overlap merge end to end, formats and export
+downloads (spec 2.7-2.9, K4-K8).
 """
 
 from __future__ import annotations
@@ -71,31 +72,57 @@ def test_a_failed_batch_saves_nothing(server, admin):
     assert admin.get(job_url).json() == before
 
 
-def test_stale_version_gets_409_with_the_current_state(server, admin):
+def test_stale_if_match_gets_412_with_the_current_state(server, admin):
     task = make_task(admin, 2)
     car = label_id(task, "car")
     url = f"/api/jobs/{task['jobs_list'][0]['id']}/annotations/"
-    version = admin.get(url).json()["version"]
-    first = admin.put(url, json={"version": version, "shapes": [box(car, 0, [0, 0, 4, 4])]})
+    read = admin.get(url)
+    version = read.json()["version"]
+    assert read.headers["ETag"] == f'"{version}"'
+    etag = {"If-Match": read.headers["ETag"]}
+    first = admin.put(url, json={"shapes": [box(car, 0, [0, 0, 4, 4])]}, headers=etag)
     assert first.status_code == 200 and first.json()["version"] == version + 1
-    stale = admin.put(url, json={"version": version, "shapes": []})
-    assert stale.status_code == 409
+    assert first.headers["ETag"] == f'"{version + 1}"'
+    stale = admin.put(url, json={"shapes": []}, headers=etag)
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == f'"{version + 1}"'
     body = stale.json()
     assert body["version"] == version + 1 and [s["points"] for s in body["shapes"]] == [
         [0.0, 0.0, 4.0, 4.0]
     ]
-    stale_patch = admin.patch(
-        url, params={"action": "create"}, json={"version": version, "tags": []}
-    )
-    assert stale_patch.status_code == 409
-    # What the stock clients send: no version (or the current one) is never refused.
-    assert admin.patch(url, params={"action": "create"}, json={"tags": []}).status_code == 200
-    current = admin.get(url).json()
-    assert admin.put(url, json=current).status_code == 200
+    stale_patch = admin.patch(url, params={"action": "create"}, json={"tags": []}, headers=etag)
+    assert stale_patch.status_code == 412
+    assert admin.delete(url, headers=etag).status_code == 412
+    assert len(admin.get(url).json()["shapes"]) == 1
+    # Weak tags, lists and "*" are understood; a tag that is no version is a 400.
+    current = admin.get(url).headers["ETag"]
+    assert admin.patch(
+        url, params={"action": "create"}, json={}, headers={"If-Match": f'"0", W/{current}'}
+    ).is_success
+    assert admin.patch(url, params={"action": "create"}, json={}, headers={"If-Match": "*"})
+    bad = admin.put(url, json={}, headers={"If-Match": "yesterday"})
+    assert bad.status_code == 400 and "If-Match" in bad.json()
     task_url = f"/api/tasks/{task['id']}/annotations/"
-    task_version = admin.get(task_url).json()["version"]
-    assert admin.put(task_url, json={"version": task_version - 1}).status_code == 409
-    assert admin.put(task_url, json={"version": task_version}).status_code == 200
+    task_read = admin.get(task_url)
+    task_version = task_read.json()["version"]
+    assert task_read.headers["ETag"] == f'"{task_version}"'
+    old = {"If-Match": f'"{task_version - 1}"'}
+    assert admin.put(task_url, json={}, headers=old).status_code == 412
+    assert admin.put(task_url, json={}, headers={"If-Match": task_read.headers["ETag"]}).is_success
+
+
+def test_body_version_is_ignored_as_cvat_does(server, admin):
+    """Clients hard-code ``version: 0`` (FiftyOne, old scripts): without If-Match
+    there is no conflict check, whatever the body says."""
+    task = make_task(admin, 2)
+    car = label_id(task, "car")
+    url = f"/api/jobs/{task['jobs_list'][0]['id']}/annotations/"
+    for _ in range(2):
+        sent = {"version": 0, "shapes": [box(car, 0, [0, 0, 4, 4])], "tags": [], "tracks": []}
+        assert admin.put(url, json=sent).status_code == 200
+    assert admin.patch(url, params={"action": "create"}, json={"version": 0}).status_code == 200
+    task_url = f"/api/tasks/{task['id']}/annotations/"
+    assert admin.put(task_url, json={"version": 0, "shapes": []}).status_code == 200
 
 
 def test_update_and_delete_by_id_in_a_job(server, admin):

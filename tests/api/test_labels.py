@@ -139,10 +139,16 @@ def test_single_label_patch_and_delete(admin):
         ),
         ({"id": dog["id"]}, "id"),
         ({"deleted": True}, "deleted"),
-        ({"task_id": 1}, "task_id"),
     ]:
         refused = admin.patch(f"/api/labels/{car['id']}", json=body)
         assert refused.status_code == 400 and field in refused.json(), (body, refused.text)
+    assert admin.get(f"/api/labels/{car['id']}").json() == read
+    # Read-only fields are ignored, as CVAT does: the label stays in its task.
+    moved = admin.patch(f"/api/labels/{car['id']}", json={"task_id": 1, "has_parent": "x"})
+    assert moved.status_code == 200 and moved.json()["task_id"] == read["task_id"]
+    assert admin.get(f"/api/labels/{car['id']}").json() == read
+    copied = admin.patch(f"/api/labels/{car['id']}", json=read)  # a body copied from a GET
+    assert copied.status_code == 200, copied.text
     assert admin.get(f"/api/labels/{car['id']}").json() == read
     malformed = admin.patch(
         f"/api/labels/{car['id']}", content=b"[", headers={"Content-Type": "application/json"}

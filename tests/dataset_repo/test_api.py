@@ -230,7 +230,6 @@ def test_existing_master_xml_path_and_lfs(alice, tmp_path):
         ({"path": "https://github.com/user/repos [a.xml]", "format": "COCO 1.0"}, "format", ".zip"),
         ({"path": "https://github.com/user/repos", "lfs": "yes"}, "lfs", "boolean"),
         ({"path": "https://github.com/user/repos", "tid": 0}, "tid", "task"),
-        ({"path": "https://github.com/user/repos", "branch": "x"}, "branch", "Unknown"),
         ({}, "path", "required"),
     ],
 )

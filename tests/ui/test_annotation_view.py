@@ -1,5 +1,6 @@
 """The job page (/jobs/{id}): draw, select, move, delete and relabel rectangles,
-frame navigation, saving with the version (409 when stale), stored XSS, axe-core."""
+frame navigation, saving with the version in If-Match (412 when stale), stored XSS, axe-core,
+and CVAT's job URL with ``?frame=N``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import make_user
 from tests.media_pipeline.test_point_cloud_tasks import scenes
 from tests.support.media import write_images
-from tests.support.resources import unique
+from tests.support.resources import unique, user_id
 from tests.support.server import ADMIN
+from tests.ui.conftest import login_context
 from tests.ui.helpers import add_share_data, jobs_of, labels_of
 from tests.ui.test_security_a11y import serious_violations
 
@@ -338,3 +341,27 @@ def test_a_point_cloud_job_is_not_opened_in_the_2d_view(page, api, share_dir):
     page.goto(f"/jobs/{job['id']}")
     expect(page.locator("#notice")).to_contain_text("3D (point cloud) job")
     expect(page.locator("#job-body")).to_be_hidden()
+
+
+def test_cvat_job_url_opens_the_job_at_the_requested_frame(browser, ui_server, api, job):
+    """``/tasks/{tid}/jobs/{jid}?frame=N`` (FiftyOne sends annotators there) is the job
+    view at frame N. Access is the job's: its assignee (a plain user) gets in, whatever
+    task id the path names."""
+
+    name, password = make_user(ui_server)
+    assignee = api.patch(f"/api/jobs/{job['id']}", json={"assignee": user_id(api, name)})
+    assert assignee.status_code == 200, assignee.text
+    context = login_context(browser, ui_server, (name, password))
+    try:
+        page = context.new_page()
+        page.goto(f"/tasks/{job['task_id']}/jobs/{job['id']}?frame=2")
+        expect(page.locator("#main[data-ready='1']")).to_be_attached()
+        expect(page.locator("#job-title")).to_contain_text(f"Job #{job['id']}")
+        expect(page.locator("#frame-number")).to_have_value("2")
+        expect(page.locator("#frame-name")).to_contain_text("f2.jpg")
+        # A frame outside the job opens its first frame; the path's task id is not used.
+        page.goto(f"/tasks/999999/jobs/{job['id']}?frame=99")
+        expect(page.locator("#main[data-ready='1']")).to_be_attached()
+        expect(page.locator("#frame-number")).to_have_value("0")
+    finally:
+        context.close()

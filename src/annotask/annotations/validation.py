@@ -44,7 +44,11 @@ _NUMBER_TOLERANCE = 1e-6
 def validate_annotations(
     data: AnnotationSet, labels: LabelSet, start_frame: int, stop_frame: int
 ) -> None:
-    """Raise ``AnnotationError`` unless every object fits the labels and ``[start, stop]``."""
+    """Raise ``AnnotationError`` unless every object fits the labels and ``[start, stop]``.
+
+    A track's ``frame`` is first set to its first keyframe (``start_tracks_at_first_keyframe``).
+    """
+    start_tracks_at_first_keyframe(data.tracks)
     checker = _Checker(labels, start_frame, stop_frame)
     for i, tag in enumerate(data.tags):
         checker.tag(tag, f"tags[{i}]")
@@ -54,6 +58,20 @@ def validate_annotations(
         checker.track(track, f"tracks[{i}]")
     if checker.errors:
         raise AnnotationError(checker.errors)
+
+
+def start_tracks_at_first_keyframe(tracks: Sequence[Track]) -> None:
+    """Set, in place, each track's ``frame`` to its first keyframe.
+
+    CVAT stores what it is sent, but its interpolation and exports start a track at
+    its first keyframe whatever its ``frame`` says; clients (FiftyOne among them)
+    send tracks whose ``frame`` is another frame. Storing the first keyframe gives
+    every reader the frame CVAT in effect uses.
+    """
+    for track in tracks:
+        if track.shapes:
+            track.frame = min(shape.frame for shape in track.shapes)
+        start_tracks_at_first_keyframe(track.elements)
 
 
 def attribute_value_error(spec: AttributeSpec, value: str) -> str | None:
@@ -276,8 +294,6 @@ class _Checker:
                 self.fail(f"{where}.frame", "Keyframes must be sorted by frame, one per frame.")
             previous = shape.frame
             self.attributes(shape.attributes, label, where, mutable=True)
-        if track.shapes and track.frame > track.shapes[0].frame:
-            self.fail(f"{path}.frame", "The track cannot start after its first keyframe.")
         if parent is not None:
             return
         if kind == "skeleton":

@@ -1,8 +1,9 @@
 """Request bodies parsed by hand, as the clients require (spec 0.2, 0.12).
 
 The clients send ``Content-Type: application/json`` with empty bodies, so a
-declared Pydantic body (422 on empty) cannot be used; models forbid unknown
-fields so a typo is a 400 naming the field instead of being silently ignored.
+declared Pydantic body (422 on empty) cannot be used. Models ignore the fields
+they do not use, as CVAT's serializers do (``annotask.domain.bodies``), and
+refuse wrong types and values of the ones they use with a 400 naming the field.
 """
 
 from __future__ import annotations

@@ -69,6 +69,38 @@ async def handle_upload_post(
     return await on_single_shot(request, staging)
 
 
+def is_one_shot(request: Request) -> bool:
+    """A POST with none of the protocol's headers: CVAT's one-shot upload."""
+    return not any(
+        has(request, h)
+        for h in ("upload-finish", "upload-start", "upload-length", "upload-multiple")
+    )
+
+
+async def receive_one_file(
+    request: Request,
+    services: Services,
+    target: UploadTarget,
+    staging: uploads.StagingArea,
+    field: str,
+) -> str:
+    """CVAT's one-shot upload (``UploadMixin`` without its headers): a multipart POST
+    carrying the file itself under ``field``. Starts a fresh staging area, as
+    Upload-Start does, and returns the stored name of the one file."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ValidationFailed(
+            {
+                field: "Send the file in a multipart/form-data body, or use the upload "
+                "protocol: Upload-Start, then the file, then Upload-Finish."
+            }
+        )
+    await run_in_threadpool(_start, services, target, staging)
+    names = (await receive_multipart(request, staging, services.settings.max_upload_bytes)).files
+    if len(names) != 1:
+        raise ValidationFailed({field: f"Send exactly one file (got {len(names)})."})
+    return names[0]
+
+
 def _start(services: Services, target: UploadTarget, staging: uploads.StagingArea) -> None:
     with services.sessions() as db, db.begin():
         uploads.forget_uploads(db, target.purpose, target.target_id)

@@ -16,6 +16,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Every table with an integer id: SQLite's AUTOINCREMENT never hands out an id again,
+# even the largest one after its row is deleted (plain INTEGER PRIMARY KEY does).
+# A client that cached task 156 must never reach another object under that id;
+# PostgreSQL's sequences already never go back. Migration 0008 rebuilds old tables.
+SQLITE_AUTOINCREMENT = {"sqlite_autoincrement": True}
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

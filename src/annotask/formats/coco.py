@@ -257,7 +257,7 @@ def export_coco(data: AnnotationSet, labels: LabelSet, frames: Sequence[FrameInf
                 "id": image_ids[f.number],
                 "width": f.width,
                 "height": f.height,
-                "file_name": f.name,
+                "file_name": f.file_name,
                 "license": 0,
                 "flickr_url": "",
                 "coco_url": "",

@@ -29,13 +29,22 @@ class FrameInfo:
     """A task frame: ``number`` as annotations use it, ``name`` as files show it.
 
     ``name`` is the image path for image tasks and ``frame_%06d`` of the absolute
-    source index for video tasks (task-semantics 2a).
+    source index for video tasks (task-semantics 2a). ``file`` is the name of the
+    image packed into a dataset export when it differs from ``name``: a video frame
+    is packed as ``frame_%06d.png``, and formats that name files (COCO's
+    ``file_name``) must give that name for other tools to find the image.
     """
 
     number: int
     name: str
     width: int
     height: int
+    file: str = ""
+
+    @property
+    def file_name(self) -> str:
+        """The packed image's name (``images/<file_name>`` in a dataset export)."""
+        return self.file or self.name
 
 
 def _stem(path: str) -> str:

@@ -121,6 +121,16 @@ page(
 page("/tasks/{task_id:int}", "task.html", title="Task", script="task", section="tasks")
 page("/jobs", "jobs.html", title="Jobs", script="jobs", section="jobs")
 page("/jobs/{job_id:int}", "job.html", title="Job", script="job", section="jobs")
+# CVAT's URL of a job (FiftyOne sends annotators there): the same job view. The page
+# loads the job through /api/jobs/{id}, so access is the job's (an assignee who cannot
+# see the task still gets in); the task id of the path is not used.
+page(
+    "/tasks/{task_id:int}/jobs/{job_id:int}",
+    "job.html",
+    title="Job",
+    script="job",
+    section="jobs",
+)
 page("/projects", "projects.html", title="Projects", script="projects", section="projects")
 page(
     "/projects/create",

@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
-from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import import_format, import_options
 from annotask.api.upload_protocol import (
@@ -26,6 +25,7 @@ from annotask.api.upload_protocol import (
     handle_tus_patch,
     handle_upload_post,
     has,
+    receive_one_file,
 )
 from annotask.db.models import Job, Task
 from annotask.domain import permissions
@@ -72,62 +72,113 @@ def _job(db, caller: Caller, job_id: int) -> Job:
     return permissions.require_job_view(db, caller.user, get_row(db, Job, job_id))
 
 
+# ---- versions: ETag and If-Match -----------------------------------------------------
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(request: Request) -> list[int] | None:
+    """The versions a write's ``If-Match`` accepts; None (no check) without one or with ``*``.
+
+    CVAT ignores the body's ``version`` (clients hard-code 0), so the one way to ask
+    for a conflict check is the standard header, with the ETag of a read.
+    """
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = []
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/")
+        if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
+            raise ValidationFailed(
+                {"If-Match": 'Send the ETag of GET .../annotations, such as "3".'}
+            )
+        versions.append(int(tag[1:-1]))
+    return versions
+
+
+def versioned(body: dict) -> JSONResponse:
+    """The annotations with their version as the ETag."""
+    return JSONResponse(body, headers={"ETag": etag(body["version"])})
+
+
+def write(call) -> Response:
+    """A write, answered with the new annotations, or 412 with the current ones."""
+    try:
+        result = call()
+    except service.StaleVersion as exc:
+        return JSONResponse(
+            exc.body(), status_code=412, headers={"ETag": etag(exc.current["version"])}
+        )
+    return Response(status_code=204) if result is None else versioned(result)
+
+
 # ---- tasks ---------------------------------------------------------------------
 
 
 @router.get(TASK_PATH)
-def get_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> dict:
-    return service.read_task(db, _task(db, caller, task_id))
+def get_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> Response:
+    return versioned(service.read_task(db, _task(db, caller, task_id)))
 
 
 @router.put(TASK_PATH)
 def put_task_annotations(
-    task_id: int, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
-) -> dict:
-    return service.write_task(db, _task_for_write(db, caller, task_id), body, None)
+    task_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> Response:
+    task = _task_for_write(db, caller, task_id)
+    return write(lambda: service.write_task(db, task, body, None, if_match(request)))
 
 
 @router.patch(TASK_PATH)
 def patch_task_annotations(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
-) -> dict:
+) -> Response:
     action = service.parse_action(request.query_params.get("action"), required=True)
-    return service.write_task(db, _task_for_write(db, caller, task_id), body, action)
+    task = _task_for_write(db, caller, task_id)
+    return write(lambda: service.write_task(db, task, body, action, if_match(request)))
 
 
 @router.delete(TASK_PATH, status_code=204)
-def delete_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> Response:
-    service.clear_task(db, _task_for_write(db, caller, task_id))
-    return Response(status_code=204)
+def delete_task_annotations(
+    task_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> Response:
+    task = _task_for_write(db, caller, task_id)
+    return write(lambda: service.clear_task(db, task, if_match(request)))
 
 
 # ---- jobs ----------------------------------------------------------------------
 
 
 @router.get(JOB_PATH)
-def get_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> dict:
-    return service.read_job(db, _job(db, caller, job_id))
+def get_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> Response:
+    return versioned(service.read_job(db, _job(db, caller, job_id)))
 
 
 @router.put(JOB_PATH)
 def put_job_annotations(
-    job_id: int, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
-) -> dict:
-    return service.write_job(db, _job(db, caller, job_id), body, None)
+    job_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+) -> Response:
+    job = _job(db, caller, job_id)
+    return write(lambda: service.write_job(db, job, body, None, if_match(request)))
 
 
 @router.patch(JOB_PATH)
 def patch_job_annotations(
     job_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
-) -> dict:
+) -> Response:
     action = service.parse_action(request.query_params.get("action"), required=True)
-    return service.write_job(db, _job(db, caller, job_id), body, action)
+    job = _job(db, caller, job_id)
+    return write(lambda: service.write_job(db, job, body, action, if_match(request)))
 
 
 @router.delete(JOB_PATH, status_code=204)
-def delete_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> Response:
-    service.clear_job(db, _job(db, caller, job_id))
-    return Response(status_code=204)
+def delete_job_annotations(
+    job_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> Response:
+    job = _job(db, caller, job_id)
+    return write(lambda: service.clear_job(db, job, if_match(request)))
 
 
 # ---- imports (upload protocol) -------------------------------------------------------
@@ -210,11 +261,8 @@ async def upload_annotations(
 
     async def single_shot(req: Request, staging: StagingArea) -> Response:
         """The generated API's multipart ``annotation_file``."""
-        staging.reset()
-        names = (await receive_multipart(req, staging, services.settings.max_upload_bytes)).files
-        if len(names) != 1:
-            raise ValidationFailed({"annotation_file": "Send exactly one annotation file."})
-        return await queue_import(staging, names[0])
+        name = await receive_one_file(req, services, upload, staging, "annotation_file")
+        return await queue_import(staging, name)
 
     return await handle_upload_post(
         request, services, upload, on_finish=finish, on_single_shot=single_shot

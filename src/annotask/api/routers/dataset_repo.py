@@ -21,6 +21,7 @@ from annotask.api.deps import CSRF_FAILED, Caller, CurrentCaller, Db, ServicesDe
 from annotask.api.routing import CvatRouter
 from annotask.api.urls import base_url
 from annotask.domain import tasks
+from annotask.domain.bodies import ignore_unknown
 from annotask.domain.dataset_repo import service
 from annotask.domain.errors import PermissionDenied, ValidationFailed
 from annotask.services import Services
@@ -49,9 +50,7 @@ def create(
     """Attach the repository and queue its clone: ``{"rq_id"}``."""
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.")
-    unknown = set(body) - CREATE_FIELDS
-    if unknown:
-        raise ValidationFailed({key: "Unknown field." for key in sorted(unknown)})
+    body = ignore_unknown(body, CREATE_FIELDS, "dataset repository")
     if "tid" in body and str(body["tid"]) != str(task_id):
         raise ValidationFailed({"tid": f"Must be the task of the URL ({task_id})."})
     if "path" not in body:

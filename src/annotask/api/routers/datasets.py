@@ -30,6 +30,8 @@ from annotask.api.upload_protocol import (
     handle_tus_patch,
     handle_upload_post,
     has,
+    is_one_shot,
+    receive_one_file,
 )
 from annotask.api.urls import base_url
 from annotask.db.models import Job, Project, Task
@@ -231,7 +233,15 @@ async def _restore(
         rq_id = await run_in_threadpool(start, staging, req.query_params.get("filename"))
         return JSONResponse({"rq_id": rq_id}, status_code=202)
 
-    return await handle_upload_post(request, services, upload, on_finish=finish)
+    async def single_shot(req: Request, staging: StagingArea) -> Response:
+        """CVAT's multipart ``task_file`` / ``project_file``, without the protocol."""
+        name = await receive_one_file(req, services, upload, staging, f"{target}_file")
+        rq_id = await run_in_threadpool(start, staging, name)
+        return JSONResponse({"rq_id": rq_id}, status_code=202)
+
+    return await handle_upload_post(
+        request, services, upload, on_finish=finish, on_single_shot=single_shot
+    )
 
 
 @router.post("/api/tasks/backup/")
@@ -293,7 +303,8 @@ async def import_project_dataset(
 ) -> Response:
     """Annotations for the project's existing tasks, matched by frame name."""
     finishing = has(request, "upload-finish")
-    fmt = import_format(request, required=finishing or has(request, "upload-start"))
+    one_shot = is_one_shot(request)
+    fmt = import_format(request, required=finishing or one_shot or has(request, "upload-start"))
     options = import_options(request)
     await run_in_threadpool(_check_project, services, caller, project_id)
     upload = UploadTarget(PROJECT_DATASET, project_id, caller.user.id)
@@ -312,7 +323,14 @@ async def import_project_dataset(
     async def finish(req: Request, staging: StagingArea) -> Response:
         return await queue_import(staging, req.query_params.get("filename"))
 
-    return await handle_upload_post(request, services, upload, on_finish=finish)
+    async def single_shot(req: Request, staging: StagingArea) -> Response:
+        """CVAT's multipart ``dataset_file``, without the protocol."""
+        name = await receive_one_file(req, services, upload, staging, "dataset_file")
+        return await queue_import(staging, name)
+
+    return await handle_upload_post(
+        request, services, upload, on_finish=finish, on_single_shot=single_shot
+    )
 
 
 @router.patch("/api/projects/{project_id}/dataset/{file_id}")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, field_serializer
 
 from annotask.api.urls import absolute
 from annotask.db.models import Storage, User
+from annotask.domain.bodies import LenientModel
 
 
 class ReadModel(BaseModel):
@@ -24,10 +25,9 @@ class ReadModel(BaseModel):
         return value
 
 
-class WriteModel(BaseModel):
-    """Base of every request body: unknown fields are a 400 naming them."""
-
-    model_config = ConfigDict(extra="forbid")
+class WriteModel(LenientModel):
+    """Base of every request body: unknown fields are ignored, as CVAT does
+    (``annotask.domain.bodies``)."""
 
 
 class BasicUser(ReadModel):

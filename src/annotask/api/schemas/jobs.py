@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import Request
-from pydantic import ConfigDict
 
 from annotask.api.schemas.common import (
     BasicUser,
@@ -19,13 +18,14 @@ from annotask.api.schemas.common import (
     storage_read,
 )
 from annotask.api.urls import absolute
+from annotask.domain.bodies import STRICT_TYPES
 from annotask.domain.jobs import JobView
 
 
 class JobPatch(WriteModel):
     """``PatchedJobWriteRequest``: the assignee's user id, the stage and the state."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = STRICT_TYPES
 
     assignee: int | None = None
     stage: Literal["annotation", "validation", "acceptance"] = "annotation"

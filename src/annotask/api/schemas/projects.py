@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from pydantic import ConfigDict
 
 from annotask.api.schemas.common import (
     BasicUser,
@@ -20,15 +19,14 @@ from annotask.api.schemas.common import (
     storage_read,
 )
 from annotask.api.urls import absolute
+from annotask.domain.bodies import STRICT_TYPES
 from annotask.domain.projects import ProjectView
-
-STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class ProjectWrite(WriteModel):
     """``ProjectWriteRequest``."""
 
-    model_config = STRICT
+    model_config = STRICT_TYPES
 
     name: str
     labels: list[Any] = []
@@ -42,7 +40,7 @@ class ProjectWrite(WriteModel):
 class ProjectPatch(WriteModel):
     """``PatchedProjectWriteRequest``."""
 
-    model_config = STRICT
+    model_config = STRICT_TYPES
 
     name: str = ""
     labels: list[Any] = []

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from pydantic import ConfigDict
 
 from annotask.api.schemas.common import (
     BasicUser,
@@ -19,15 +18,14 @@ from annotask.api.schemas.common import (
     storage_read,
 )
 from annotask.api.urls import absolute
+from annotask.domain.bodies import STRICT_TYPES
 from annotask.domain.tasks import TaskView
-
-STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class TaskWrite(WriteModel):
     """``TaskWriteRequest``: strict types, so ``"5"`` or ``true`` for a number is a 400."""
 
-    model_config = STRICT
+    model_config = STRICT_TYPES
 
     name: str
     project_id: int | None = None
@@ -47,7 +45,7 @@ class TaskWrite(WriteModel):
 class TaskPatch(WriteModel):
     """``PatchedTaskWriteRequest``; data parameters (segment size, overlap...) are write-once."""
 
-    model_config = STRICT
+    model_config = STRICT_TYPES
 
     name: str = ""
     project_id: int | None = None

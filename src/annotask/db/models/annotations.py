@@ -9,13 +9,14 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotask.db.base import Base
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base
 
 
 class LabeledImage(Base):
     """A tag on a frame."""
 
     __tablename__ = "labeled_images"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -28,6 +29,7 @@ class LabeledImage(Base):
 
 class LabeledShape(Base):
     __tablename__ = "labeled_shapes"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -51,6 +53,7 @@ class LabeledShape(Base):
 
 class LabeledTrack(Base):
     __tablename__ = "labeled_tracks"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
@@ -73,6 +76,7 @@ class TrackedShape(Base):
     """One keyframe of a track."""
 
     __tablename__ = "tracked_shapes"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     track_id: Mapped[int] = mapped_column(

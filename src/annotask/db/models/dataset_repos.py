@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 
 
 class DatasetRepository(Base):
@@ -21,6 +21,7 @@ class DatasetRepository(Base):
     """
 
     __tablename__ = "dataset_repositories"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), unique=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 
 
 class Function(Base):
@@ -20,6 +20,7 @@ class Function(Base):
     """
 
     __tablename__ = "functions"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256))

@@ -7,13 +7,14 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 
 
 class Storage(Base):
     """Where a task or project imports from / exports to (CVAT's ``Storage``)."""
 
     __tablename__ = "storages"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     location: Mapped[str] = mapped_column(String(16), default="local")
@@ -22,6 +23,7 @@ class Storage(Base):
 
 class Project(Base):
     __tablename__ = "projects"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
@@ -58,6 +60,7 @@ class Label(Base):
     __tablename__ = "labels"
     __table_args__ = (
         CheckConstraint("(project_id IS NULL) <> (task_id IS NULL)", name="project_xor_task"),
+        SQLITE_AUTOINCREMENT,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -88,6 +91,7 @@ class Label(Base):
 
 class AttributeSpec(Base):
     __tablename__ = "attribute_specs"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"), index=True)

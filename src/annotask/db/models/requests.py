@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 
 
 class BackgroundRequest(Base):
@@ -77,6 +77,7 @@ class PendingCreation(Base):
     """
 
     __tablename__ = "pending_creations"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), index=True)

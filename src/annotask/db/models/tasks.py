@@ -7,12 +7,13 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 from annotask.db.models.projects import Label, Project
 
 
 class Task(Base):
     __tablename__ = "tasks"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
@@ -63,6 +64,7 @@ class Data(Base):
     """How a task's media is stored and chunked; created when data is uploaded."""
 
     __tablename__ = "data"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(Integer, default=0)
@@ -99,6 +101,7 @@ class Video(Base):
     """The one video of an interpolation task; frames are decoded from it."""
 
     __tablename__ = "videos"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     data_id: Mapped[int] = mapped_column(ForeignKey("data.id", ondelete="CASCADE"), unique=True)
@@ -114,7 +117,10 @@ class Frame(Base):
     """One image frame; ``frame`` is the absolute source index (CVAT's ``Image``)."""
 
     __tablename__ = "frames"
-    __table_args__ = (UniqueConstraint("data_id", "frame", name="uq_frames_data_frame"),)
+    __table_args__ = (
+        UniqueConstraint("data_id", "frame", name="uq_frames_data_frame"),
+        SQLITE_AUTOINCREMENT,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     data_id: Mapped[int] = mapped_column(ForeignKey("data.id", ondelete="CASCADE"), index=True)
@@ -130,6 +136,7 @@ class Segment(Base):
     """A range of task frames (inclusive, relative numbering) annotated by jobs."""
 
     __tablename__ = "segments"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -146,6 +153,7 @@ class Segment(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     segment_id: Mapped[int] = mapped_column(

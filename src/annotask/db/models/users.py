@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from annotask.db.base import Base, UTCDateTime, utcnow
+from annotask.db.base import SQLITE_AUTOINCREMENT, Base, UTCDateTime, utcnow
 
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
@@ -29,6 +30,7 @@ class Session(Base):
     """A browser or CLI login: the ``sessionid`` cookie maps to ``key_hash``."""
 
     __tablename__ = "sessions"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -44,6 +46,7 @@ class AuthToken(Base):
     """The DRF-style login key (``Authorization: Token <key>``), one per user."""
 
     __tablename__ = "auth_tokens"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -57,6 +60,7 @@ class AccessToken(Base):
     """A personal access token (``Authorization: Bearer``); only its hash is kept."""
 
     __tablename__ = "access_tokens"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
@@ -75,6 +79,7 @@ class LoginFailure(Base):
     """One failed login, kept briefly so attempts can be rate-limited across processes."""
 
     __tablename__ = "login_failures"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(254), index=True)
@@ -90,6 +95,7 @@ class KnownLoginAddress(Base):
     """
 
     __tablename__ = "known_login_addresses"
+    __table_args__ = SQLITE_AUTOINCREMENT
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

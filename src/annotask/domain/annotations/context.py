@@ -88,6 +88,10 @@ def frame_step(task: Task) -> int:
     return media.parse_frame_filter(task.data.frame_filter) if task.data else 1
 
 
+#: Video frames are decoded into PNG files in dataset exports.
+VIDEO_FRAME_SUFFIX = ".png"
+
+
 def task_frames(
     db: Session, task: Task, start: int = 0, stop: int | None = None
 ) -> list[FrameInfo]:
@@ -105,8 +109,10 @@ def task_frames(
     numbers = [n for n in range(start, stop + 1) if n not in deleted]
     if data.video is not None:
         width, height = data.video.width, data.video.height
+        names = [f"frame_{data.start_frame + n * step:06d}" for n in numbers]
         return [
-            FrameInfo(n, f"frame_{data.start_frame + n * step:06d}", width, height) for n in numbers
+            FrameInfo(n, name, width, height, file=f"{name}{VIDEO_FRAME_SUFFIX}")
+            for n, name in zip(numbers, names, strict=True)
         ]
     first, last = data.start_frame + start * step, data.start_frame + stop * step
     query = select(Frame.frame, Frame.path, Frame.width, Frame.height).where(

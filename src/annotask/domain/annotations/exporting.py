@@ -9,6 +9,7 @@ renamed when complete, so a download never sees half a file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -213,7 +214,7 @@ def _add_images(services: Services, db: Session, archive, part: ExportPart) -> N
         info = numbers.get(index)
         if info is None:
             continue
-        with archive.open(f"images/{info.name}.png", "w") as out:
+        with archive.open(f"images/{info.file_name}", "w") as out:
             media.frame_to_image(frame).save(out, format="PNG")
 
 
@@ -243,9 +244,7 @@ def build_export(
         data.tags += shifted.tags
         data.shapes += shifted.shapes
         data.tracks += shifted.tracks
-        frames += [
-            FrameInfo(f.number + part.offset, f.name, f.width, f.height) for f in part.frames
-        ]
+        frames += [dataclasses.replace(f, number=f.number + part.offset) for f in part.frames]
     directory = services.settings.exports_dir
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{request_id}.zip"

@@ -6,13 +6,14 @@ the other way: the data is sliced into every job whose range it touches, so an
 object on an overlapped frame is stored in both jobs (as CVAT does).
 
 Concurrency: every write locks the jobs it touches (``SELECT ... FOR UPDATE``;
-SQLite serialises writers anyway), checks the ``version`` the client sent, if
-it sent one, and bumps ``Job.annotations_version``. A job's version is its
-counter; a task's is the sum of its jobs' counters, which also only grows. A
-body whose ``version`` is not the current one is refused with 409 and the
-current annotations. The stock clients never send a ``version``. A save of one
-job does not lock its task's row: the task's ``updated_date`` moves after the
-commit (``touch_tasks_after_commit``), so annotators of one task never queue.
+SQLite serialises writers anyway), checks the version the client expects, if
+it gave one (HTTP ``If-Match``), and bumps ``Job.annotations_version``. A job's
+version is its counter; a task's is the sum of its jobs' counters, which also
+only grows. A write expecting another version is refused with 412 and the
+current annotations. The body's ``version`` is ignored, as CVAT ignores it:
+clients hard-code ``0`` there. A save of one job does not lock its task's row:
+the task's ``updated_date`` moves after the commit (``touch_tasks_after_commit``),
+so annotators of one task never queue.
 
 Everything happens in the caller's transaction: a refused save changes nothing.
 """
@@ -46,15 +47,17 @@ from annotask.domain.annotations.context import (
     job_range,
     label_set,
 )
-from annotask.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from annotask.domain.errors import DomainError, PermissionDenied, ValidationFailed
 from annotask.services import after_commit
 
 ACTIONS = ("create", "update", "delete")
 KINDS = ("tags", "shapes", "tracks")
 
 
-class StaleVersion(Conflict):
+class StaleVersion(DomainError):
     """The client wrote over annotations it has not seen; the body shows the current ones."""
+
+    status_code = 412
 
     def __init__(self, current: dict[str, Any]) -> None:
         super().__init__(
@@ -107,15 +110,6 @@ def parse_action(value: str | None, *, required: bool) -> str | None:
         choices = ", ".join(ACTIONS)
         raise ValidationFailed({"action": f'"{value}" is not a valid choice: {choices}.'})
     return value
-
-
-def _sent_version(raw: Any) -> int | None:
-    if isinstance(raw, dict) and raw.get("version") is not None:
-        value = raw["version"]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationFailed({"version": "A valid integer is required."})
-        return value
-    return None
 
 
 def parse(raw: Any) -> AnnotationSet:
@@ -213,20 +207,24 @@ def touch_tasks_after_commit(db: Session, task_ids: list[int]) -> None:
     after_commit(db, touch)
 
 
-def _check_version(raw: Any, current: int, show: Callable[[], AnnotationSet]) -> None:
-    sent = _sent_version(raw)
-    if sent is not None and sent != current:
+def _check_version(
+    expected: Iterable[int] | None, current: int, show: Callable[[], AnnotationSet]
+) -> None:
+    """``expected``: the versions the client's ``If-Match`` accepts (None: no check)."""
+    if expected is not None and current not in set(expected):
         raise StaleVersion(show().to_json())
 
 
 # ---- one job ---------------------------------------------------------------------
 
 
-def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, Any]:
+def write_job(
+    db: Session, job: Job, raw: Any, action: str | None, expected: Iterable[int] | None = None
+) -> dict[str, Any]:
     """``PUT`` (``action`` None) or ``PATCH ?action=`` of a job's annotations."""
     task = job.segment.task
     current = job_range(db, job, lock=True)
-    _check_version(raw, current.version, lambda: job_annotations(db, job))
+    _check_version(expected, current.version, lambda: job_annotations(db, job))
     if action == "delete":
         ids = _ids_to_delete(raw)
         stored = rows.load_job(db, job.id)
@@ -250,8 +248,9 @@ def write_job(db: Session, job: Job, raw: Any, action: str | None) -> dict[str, 
     return result.to_json()
 
 
-def clear_job(db: Session, job: Job) -> None:
+def clear_job(db: Session, job: Job, expected: Iterable[int] | None = None) -> None:
     current = job_range(db, job, lock=True)
+    _check_version(expected, current.version, lambda: job_annotations(db, job))
     rows.delete_jobs(db, [job.id])
     bump_revisions(db, [current], task_after_commit=True)
 
@@ -292,10 +291,12 @@ def store_task_data(
     return stored
 
 
-def write_task(db: Session, task: Task, raw: Any, action: str | None) -> dict[str, Any]:
+def write_task(
+    db: Session, task: Task, raw: Any, action: str | None, expected: Iterable[int] | None = None
+) -> dict[str, Any]:
     """``PUT`` (``action`` None) or ``PATCH ?action=`` of a task's annotations."""
     jobs = annotation_jobs(db, task.id, lock=True)
-    _check_version(raw, sum(j.version for j in jobs), lambda: task_annotations(db, task, jobs))
+    _check_version(expected, sum(j.version for j in jobs), lambda: task_annotations(db, task, jobs))
     size = task.data.size if task.data is not None else 0
     if not jobs:
         raise ValidationFailed("The task has no jobs yet: upload its data first.")
@@ -335,8 +336,9 @@ def write_task(db: Session, task: Task, raw: Any, action: str | None) -> dict[st
     return result.to_json()
 
 
-def clear_task(db: Session, task: Task) -> None:
+def clear_task(db: Session, task: Task, expected: Iterable[int] | None = None) -> None:
     jobs = annotation_jobs(db, task.id, lock=True)
+    _check_version(expected, sum(j.version for j in jobs), lambda: task_annotations(db, task, jobs))
     rows.delete_jobs(db, [j.id for j in jobs])
     bump_revisions(db, jobs)
 

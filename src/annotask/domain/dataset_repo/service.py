@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest, DatasetRepository, Task, User
 from annotask.domain import permissions
+from annotask.domain.bodies import ignore_unknown, note_ignored
 from annotask.domain.dataset_repo import workspace
 from annotask.domain.dataset_repo.git import GitError, git_available
 from annotask.domain.dataset_repo.parsing import (
@@ -177,12 +178,11 @@ def update(db: Session, services: Services, task: Task, body: Any) -> DatasetRep
         raise ValidationFailed("The body must be a JSON object.")
     if "type" in body:
         kind = body.get("type")
-        if kind not in ("url", "format", "lfs") or set(body) - {"type", "value"}:
+        if kind not in ("url", "format", "lfs"):
             raise ValidationFailed({"type": "Must be one of: url, format, lfs."})
+        note_ignored("dataset repository", set(body) - {"type", "value"})
         body = {kind: body.get("value")}
-    unknown = set(body) - {"url", "format", "lfs"}
-    if unknown:
-        raise ValidationFailed({key: "Unknown field." for key in sorted(unknown)})
+    body = ignore_unknown(body, ("url", "format", "lfs"), "dataset repository")
     repo = get_repository(db, task.id)
     if repo is None:
         raise NotFound(f"Task #{task.id} has no dataset repository.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotask.domain.bodies import note_ignored
 from annotask.domain.errors import Errors
 from annotask.domain.labels.colors import COLOR_RE
 
@@ -31,11 +32,10 @@ NAME_MAX = 64
 MAX_ID = 2**31 - 1
 
 LABEL_KEYS = frozenset({"id", "name", "color", "attributes", "deleted", "type", "svg", "sublabels"})
-SUBLABEL_KEYS = frozenset({"id", "name", "color", "attributes", "type", "has_parent"})
+SUBLABEL_KEYS = frozenset({"id", "name", "color", "attributes", "type"})
 ATTRIBUTE_KEYS = frozenset(
     {"id", "name", "mutable", "input_type", "values", "default_value", "deleted"}
 )
-UNKNOWN_FIELD = "Unknown field, or a field that cannot be written."
 REQUIRED = "This field is required."
 
 
@@ -73,9 +73,9 @@ def _object(raw: Any, path: str, allowed: frozenset[str], errors: Errors) -> dic
     if not isinstance(raw, dict):
         errors.add(path, "Expected an object.")
         return None
-    for key in raw:
-        if key not in allowed:
-            errors.add(field_path(path, str(key)), UNKNOWN_FIELD)
+    # Read-only fields sent back (has_parent, parent_id, task_id, project_id...) and
+    # unknown ones are ignored, as CVAT's serializers do.
+    note_ignored(f"label {path}", (key for key in raw if key not in allowed))
     return raw
 
 
@@ -165,7 +165,6 @@ def parse_label(
         return None
     label = LabelInput(path=path, id=_id(data, path, errors), name=_name(data, path, errors))
     label.deleted = bool(_bool(data, "deleted", path, errors))
-    _bool(data, "has_parent", path, errors)  # accepted from copied sublabels, derived anyway
     color = _str(data, "color", path, errors)
     if color:
         if COLOR_RE.match(color):

@@ -6,25 +6,35 @@ before any work is queued; the creation job reads the same model back.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from annotask.domain.bodies import LenientModel, note_ignored
 from annotask.media.errors import MediaError
 from annotask.media.frame_range import parse_frame_filter
+
+NOT_SUPPORTED = {
+    "cloud_storage_id": "Cloud storages are not supported yet: upload the files, or use "
+    "server_files or remote_files.",
+    "validation_params": "Validation frames (honeypots) are not supported yet.",
+    "storage": "Cloud storages are not supported yet: use storage 'local' or 'share'.",
+}
 
 SortingMethod = Literal["lexicographical", "natural", "predefined", "random"]
 
 
-class DataParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DataParams(LenientModel):
+    """Unknown fields are ignored (``annotask.domain.bodies``); options annotask does
+    not implement yet are refused with a message saying so."""
 
     image_quality: int = Field(default=70, ge=1, le=100)
     use_zip_chunks: bool = False
     use_cache: bool = False
     copy_data: bool = False
     storage_method: Literal["cache", "file_system"] | None = None
-    storage: Literal["local", "share"] | None = None
+    storage: Literal["local", "share", "cloud_storage"] | None = None
     chunk_size: int | None = Field(default=None, ge=1)
     start_frame: int = Field(default=0, ge=0)
     stop_frame: int | None = Field(default=None, ge=0)
@@ -36,13 +46,35 @@ class DataParams(BaseModel):
     job_file_mapping: list[list[str]] | None = None
     upload_file_order: list[str] = Field(default_factory=list)
     # Accepted only with their "not used" values until annotask implements them.
-    cloud_storage_id: None = None
-    filename_pattern: None = None
-    validation_params: None = None
+    cloud_storage_id: Any = None
+    validation_params: Any = None
+    # CVAT uses it only to pick files of a cloud storage: ignored everywhere else.
+    filename_pattern: Any = None
     # Filled by the server: the staged client file names, in arrival order.
     client_files: list[str] = Field(default_factory=list)
     # Seed for ``random`` sorting, chosen once so a re-run orders the same way.
     random_seed: int | None = None
+
+    @field_validator("cloud_storage_id", "validation_params")
+    @classmethod
+    def _not_supported_yet(cls, value, info: ValidationInfo):
+        if value is not None:
+            raise PydanticCustomError("not_supported", NOT_SUPPORTED[info.field_name])
+        return None
+
+    @field_validator("storage")
+    @classmethod
+    def _no_cloud_storage_yet(cls, value):
+        if value == "cloud_storage":
+            raise PydanticCustomError("not_supported", NOT_SUPPORTED["storage"])
+        return value
+
+    @field_validator("filename_pattern")
+    @classmethod
+    def _ignored_filename_pattern(cls, value):
+        if value is not None:
+            note_ignored("DataParams", ["filename_pattern"])
+        return None
 
     @field_validator("chunk_size", mode="before")
     @classmethod

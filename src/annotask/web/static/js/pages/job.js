@@ -1,7 +1,7 @@
 // The job page: a first annotation view. It shows a job's frames with their shapes,
 // draws, selects, moves and deletes rectangles, changes their label, and saves the
-// job's annotations with one PUT carrying the version it loaded (a 409 means someone
-// else saved meanwhile: nothing is overwritten). Other shapes and tracks are shown
+// job's annotations with one PUT carrying the version it loaded in If-Match (a 412 means
+// someone else saved meanwhile: nothing is overwritten). CVAT's ?frame=N opens that frame. Other shapes and tracks are shown
 // read-only and sent back unchanged.
 
 import { describe, listAll, request } from '../api.js';
@@ -263,7 +263,7 @@ function onMove(item, points) {
 // ---- load and save ----------------------------------------------------------------------------
 
 function body() {
-  return { version: data.version, tags: data.tags, shapes: data.shapes, tracks: data.tracks };
+  return { tags: data.tags, shapes: data.shapes, tracks: data.tracks };
 }
 
 function accept(answer) {
@@ -278,7 +278,11 @@ async function save() {
   const index = selected ? data.shapes.indexOf(selected) : -1;
   status('Saving…');
   try {
-    const answer = await request('PUT', `/api/jobs/${jobId}/annotations`, { json: body() });
+    // The version goes in If-Match: the server ignores a body's version, as CVAT does.
+    const answer = await request('PUT', `/api/jobs/${jobId}/annotations`, {
+      json: body(),
+      headers: { 'If-Match': `"${data.version}"` },
+    });
     const later = edits - sentEdits; // changes made while the request ran are kept
     if (later === 0) {
       accept(answer);
@@ -294,7 +298,7 @@ async function save() {
   } catch (error) {
     saving = false;
     showModified();
-    if (error.status === 409) {
+    if (error.status === 412) {
       status('Someone else saved this job’s annotations meanwhile: your changes were not saved.', 'error',
         h('button', { type: 'button', class: 'small', id: 'reload', text: 'Reload their version', onClick: reload }));
     } else {
@@ -423,9 +427,17 @@ async function main() {
   const gone = deleted();
   let first = job.start_frame;
   while (gone.has(first) && first < job.stop_frame) first += 1;
-  show(first);
+  show(requestedFrame() ?? first);
   setModified(false);
   $('#main').dataset.ready = '1';
+}
+
+/** CVAT's `?frame=N` (links from FiftyOne and CVAT's UI): that frame when it is in the job. */
+function requestedFrame() {
+  const raw = new URLSearchParams(window.location.search).get('frame');
+  if (raw === null || !/^\d+$/.test(raw)) return null;
+  const frame = Number(raw);
+  return frame >= job.start_frame && frame <= job.stop_frame ? frame : null;
 }
 
 main();
