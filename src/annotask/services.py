@@ -17,6 +17,7 @@ from annotask import media
 from annotask.cache import make_cache
 from annotask.cache.base import ChunkCache
 from annotask.db.engine import make_engine, make_session_factory
+from annotask.domain.auth import VerifiedCredentials
 from annotask.queue.huey_queue import HueyQueue, make_queue
 from annotask.settings import Settings
 
@@ -54,6 +55,11 @@ class Services:
     @cached_property
     def cache(self) -> ChunkCache:
         return make_cache(self.settings)
+
+    @cached_property
+    def verified_credentials(self) -> VerifiedCredentials:
+        """HTTP Basic credentials this process verified recently (see ``domain.auth``)."""
+        return VerifiedCredentials(self.settings.basic_auth_cache_seconds)
 
     @cached_property
     def secret_key(self) -> str:

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     login_rate_window_seconds: int = Field(
         default=300, description="Window for `login_rate_limit`."
     )
+    basic_auth_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long one process remembers an HTTP Basic password it verified, so "
+        "that clients sending Basic on every request do not pay Argon2 each time. A password "
+        "change or a deactivation still takes effect at once (the remembered entry is tied to "
+        "the stored hash and the user row is read on every request); failed attempts are "
+        "never remembered. 0 verifies every request.",
+    )
     max_upload_bytes: int = Field(
         default=100 * 1024 * MiB,
         description="Largest single uploaded file (bulk or TUS) in bytes.",

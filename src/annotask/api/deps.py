@@ -107,7 +107,8 @@ def _authenticate(request: Request, db: Session) -> Caller | None:
             name, _, password = base64.b64decode(credentials).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise NotAuthenticated("Invalid basic header.") from exc
-        user = auth.basic_user(db, name, password)
+        services: Services = request.app.state.services
+        user = auth.basic_user(db, name, password, services.verified_credentials)
         if user is None:
             raise NotAuthenticated("Invalid username/password.")
         return Caller(user, "basic")

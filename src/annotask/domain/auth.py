@@ -7,7 +7,11 @@ hand out sessions or tokens.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -116,11 +120,78 @@ def token_user(db: DbSession, key: str) -> User | None:
     return row.user
 
 
-def basic_user(db: DbSession, username: str, password: str) -> User | None:
+class VerifiedCredentials:
+    """HTTP Basic credentials that passed Argon2 recently, remembered per process.
+
+    Clients using Basic send the password with every request, and Argon2 is slow
+    on purpose (tens of milliseconds of CPU): verifying each time would make the
+    password hash the server's bottleneck. An entry is keyed on the user id, the
+    *stored* hash and an HMAC of the presented password under a random key that
+    never leaves this process, so:
+
+    - a password change (new stored hash) or a deactivation (the user row is
+      still read on every request) takes effect at once;
+    - the memory of the process never holds a password, nor a digest that could
+      be attacked offline without the key;
+    - failed attempts are never remembered (each costs a full verification).
+
+    ``ttl`` seconds bound how long a remembered credential is trusted; 0 turns
+    the memory off. Bounded in size: the oldest entries go first.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000, clock=time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _fingerprint(self, user: User, password: str) -> bytes:
+        message = f"{user.id}\0{user.password_hash}\0".encode() + password.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def known(self, user: User, password: str) -> bool:
+        if self.ttl <= 0:
+            return False
+        fingerprint = self._fingerprint(user, password)
+        with self._lock:
+            expires = self._entries.get(fingerprint)
+            if expires is None:
+                return False
+            if expires <= self._clock():
+                del self._entries[fingerprint]
+                return False
+            return True
+
+    def remember(self, user: User, password: str) -> None:
+        if self.ttl <= 0:
+            return
+        fingerprint = self._fingerprint(user, password)
+        with self._lock:
+            self._entries[fingerprint] = self._clock() + self.ttl
+            self._entries.move_to_end(fingerprint)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+def basic_user(
+    db: DbSession, username: str, password: str, verified: VerifiedCredentials | None = None
+) -> User | None:
+    """The active user these Basic credentials name, or None.
+
+    The user row is read every time; only the Argon2 verification is skipped
+    for a credential ``verified`` remembers."""
     user = db.scalar(select(User).where(User.username == username))
+    if user is not None and verified is not None and verified.known(user, password):
+        return user if user.is_active else None
     if not verify_password(user.password_hash if user else None, password):
         return None
-    return user if user and user.is_active else None
+    if user is None or not user.is_active:
+        return None
+    if verified is not None:
+        verified.remember(user, password)
+    return user
 
 
 def access_token_user(db: DbSession, secret: str) -> tuple[User, AccessToken] | None:
