@@ -66,8 +66,28 @@ class Services:
         return self.settings.effective_secret_key()
 
     def enqueue_after_commit(self, session: Session, request_id: str) -> None:
-        """Send the job only once the rows it reads are committed and visible."""
-        session.info.setdefault(AFTER_COMMIT_KEY, []).append(lambda: self.queue.enqueue(request_id))
+        """Send the job only once the rows it reads are committed and visible.
+
+        If the send fails (the queue went down after ``create_request`` pinged
+        it), the request is failed at once with the reason: a client polling it
+        learns why, instead of watching it stay "queued"."""
+
+        def send() -> None:
+            try:
+                self.queue.enqueue(request_id)
+            except Exception as exc:
+                self._fail_unsent(request_id, exc)
+                raise
+
+        session.info.setdefault(AFTER_COMMIT_KEY, []).append(send)
+
+    def _fail_unsent(self, request_id: str, exc: Exception) -> None:
+        from annotask.domain.requests import fail_unsent
+
+        try:
+            fail_unsent(self.sessions, request_id, exc)
+        except Exception:  # the database too: the reaper re-sends it once it is back
+            log.warning("could not mark unsent request %s as failed", request_id, exc_info=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -77,14 +97,14 @@ class Services:
 
 
 def _run_after_commit(session: Session) -> None:
-    """Send the queued messages; a failure only delays a job, since the reaper re-sends
-    the messages of requests that stay queued (so the HTTP answer stays a success)."""
+    """Send the queued messages. A failed send fails its request with the reason
+    (see ``Services.enqueue_after_commit``) and is logged here."""
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
         try:
             callback()
         except Exception:
-            log.exception("could not enqueue after commit; the reaper will re-send it")
+            log.exception("could not enqueue after commit; the request was failed")
 
 
 def _drop_after_commit(session: Session) -> None:

@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         description="Largest body of one multipart or JSON request in bytes (TUS chunks and "
         "bulk groups are at most 100 MiB of files).",
     )
+    disk_reserve_bytes: int = Field(
+        default=64 * MiB,
+        ge=0,
+        description="Free space kept in reserve on the data directory's file system: a TUS "
+        "upload whose length would eat into it is refused at creation (507), and "
+        "`/api/server/health` reports `storage` as failing below it.",
+    )
     upload_expiry_hours: int = Field(
         default=24, description="Unfinished uploads older than this are removed."
     )

@@ -4,7 +4,7 @@ from annotask.db.models.annotations import LabeledImage, LabeledShape, LabeledTr
 from annotask.db.models.dataset_repos import DatasetRepository
 from annotask.db.models.functions import AnnotationRequest, Function
 from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
-from annotask.db.models.requests import BackgroundRequest, Upload
+from annotask.db.models.requests import BackgroundRequest, Upload, WorkerHeartbeat
 from annotask.db.models.tasks import Data, Frame, Job, Segment, Task, Video
 from annotask.db.models.users import AccessToken, AuthToken, LoginFailure, Session, User
 
@@ -33,4 +33,5 @@ __all__ = [
     "Upload",
     "User",
     "Video",
+    "WorkerHeartbeat",
 ]
