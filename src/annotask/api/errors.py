@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from annotask.domain.errors import DomainError
+from annotask.domain.errors import NO_SPACE_MESSAGE, DomainError, is_disk_full
 from annotask.media.errors import MediaError
 from annotask.security.errors import UnsafeInput
 
@@ -61,5 +61,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):
+            # Not a bug: an operator must free space. 507 with the reason, and the
+            # connection closed, since the request body may be only partly read.
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse(
+                {"detail": NO_SPACE_MESSAGE},
+                status_code=507,
+                headers={"Connection": "close"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "Internal server error."}, status_code=500)

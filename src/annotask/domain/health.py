@@ -73,8 +73,8 @@ def check(services: Services) -> HealthReport:
     report = HealthReport()
     settings = services.settings
     report.components["database"] = _run(lambda: _ping_database(services))
-    report.components["queue"] = _run(services.queue.ping)
-    report.components["cache"] = _run(services.cache.ping)
+    report.components["queue"] = _run(lambda: services.queue.ping())
+    report.components["cache"] = _run(lambda: services.cache.ping())
     report.components["storage"], report.free_bytes = _check_storage(services)
     if report.components["database"] == OK:
         window = timedelta(seconds=settings.job_lease_seconds)

@@ -28,7 +28,7 @@ from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
 from annotask.domain import health, uploads
 from annotask.domain import requests as rq
-from annotask.domain.errors import DomainError
+from annotask.domain.errors import NO_SPACE_MESSAGE, DomainError, is_disk_full
 from annotask.domain.functions import runs as function_runs
 from annotask.domain.requests import (
     Attempt,
@@ -56,6 +56,8 @@ def user_message(exc: BaseException) -> str | None:
     """The message of an error meant for the user, or None for an internal error."""
     if isinstance(exc, DomainError):
         return exc.message or str(exc) or None
+    if is_disk_full(exc):
+        return NO_SPACE_MESSAGE + " Free some space, then create the request again."
     if isinstance(exc, MediaError | UnsafeInput) or (
         isinstance(exc, ValueError) and isinstance(getattr(exc, "message", None), str)
     ):
