@@ -89,6 +89,13 @@ class InsufficientStorage(DomainError):
     status_code = 507
 
 
+class DataLost(DomainError):
+    """Files the database says exist are gone and cannot be rebuilt: the server lost
+    data. A 5xx (the client did nothing wrong), logged at ERROR by whoever raises it."""
+
+    status_code = 500
+
+
 NO_SPACE_MESSAGE = "No space left on device: the server's disk is full."
 # SQLITE_FULL and PostgreSQL's disk_full (53100) reach us as database errors, not OSError.
 _DISK_FULL_TEXTS = ("database or disk is full", "no space left on device", "could not extend file")
@@ -102,9 +109,10 @@ def is_disk_full(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if getattr(exc, "sqlstate", None) == "53100" or getattr(
-            getattr(exc, "orig", None), "sqlstate", None
-        ) == "53100":
+        if (
+            getattr(exc, "sqlstate", None) == "53100"
+            or getattr(getattr(exc, "orig", None), "sqlstate", None) == "53100"
+        ):
             return True
         text = str(exc).lower()
         if type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")) and any(
