@@ -103,7 +103,9 @@ def _run(probe) -> str:
 
 
 def _ping_database(services: Services) -> None:
-    with services.engine.connect() as conn:
+    # The read engine: on SQLite its transactions start deferred, so a health check
+    # never queues behind writers for the write lock.
+    with services.read_engine.connect() as conn:
         conn.execute(text("SELECT 1"))
         conn.rollback()
 
