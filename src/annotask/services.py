@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine, event
@@ -85,7 +86,8 @@ class Services:
         from annotask.domain.requests import fail_unsent
 
         try:
-            fail_unsent(self.sessions, request_id, exc)
+            retention = timedelta(hours=self.settings.request_retention_hours)
+            fail_unsent(self.sessions, request_id, exc, retention=retention)
         except Exception:  # the database too: the reaper re-sends it once it is back
             log.warning("could not mark unsent request %s as failed", request_id, exc_info=True)
 

@@ -172,3 +172,37 @@ def test_queue_down_refuses_requests_at_once(scale_out):
         # Nothing was left behind "queued".
         listed = admin.get("/api/requests").json()["results"]
         assert [r for r in listed if r["status"] == "queued"] == []
+
+
+def test_a_send_failing_after_commit_fails_the_request(tmp_path):
+    """The queue goes down between the check and the send after commit: the request
+    is failed at once with the reason, not left queued for the reaper's next pass."""
+    from annotask.db.migrate import upgrade
+    from annotask.db.models import BackgroundRequest
+    from annotask.domain import requests as rq
+    from annotask.domain.users import create_user
+    from annotask.services import Services
+    from annotask.settings import Settings
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    redis = OwnRedis(tmp_path / "redis").start()
+    try:
+        settings = Settings(data_dir=tmp_path / "data", queue_url=redis.url)
+        settings.ensure_dirs()
+        upgrade(settings.resolved_database_url)
+        services = Services(settings)
+        with services.sessions() as db, db.begin():
+            owner = create_user(db, "owner", "pw")
+            request = rq.create_request(
+                db, services, operation="diagnostics:sleep", target="server", owner_id=owner.id
+            )
+            request_id = request.id
+            redis.stop()  # after create_request's check, before the commit's send
+        with services.read_sessions() as db:
+            row = db.get(BackgroundRequest, request_id)
+            assert row.status == "failed", (row.status, row.message)
+            assert "queue is unavailable" in row.message
+        services.close()
+    finally:
+        redis.stop()

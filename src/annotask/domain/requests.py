@@ -222,7 +222,13 @@ def create_request(
     return request
 
 
-def fail_unsent(sessions: sessionmaker[Session], request_id: str, exc: BaseException) -> bool:
+def fail_unsent(
+    sessions: sessionmaker[Session],
+    request_id: str,
+    exc: BaseException,
+    *,
+    retention: timedelta = DEFAULT_RETENTION,
+) -> bool:
     """Fail a queued request whose queue message could not be sent (the queue went
     down between the check in :func:`create_request` and the send after commit)."""
     now = utcnow()
@@ -235,7 +241,7 @@ def fail_unsent(sessions: sessionmaker[Session], request_id: str, exc: BaseExcep
                 f"The job queue is unavailable, so the request could not be queued: {describe(exc)}"
             ),
             finished_date=now,
-            expiry_date=now + DEFAULT_RETENTION,
+            expiry_date=now + retention,
             lease_expires_at=None,
         )
     )
