@@ -672,17 +672,16 @@ def lease_expired(row: BackgroundRequest) -> bool:
     )
 
 
-def get_checking_lease(
-    session: Session, services: Services, caller: Viewer, request_id: str
-) -> BackgroundRequest:
-    """:func:`get_for_caller`, but a started request whose lease expired is repaired
-    first, as a worker's reaper would (:func:`reap_expired` for this one id).
+def repair_expired_lease(session: Session, services: Services, row: BackgroundRequest) -> bool:
+    """When ``row`` is started but its lease expired, repair it now as a worker's
+    reaper would (:func:`reap_expired` for this one id) and end the session's
+    transaction so that the next read sees the repair. True when it did.
 
-    With every worker gone, nobody else would reap it, and the client would see
-    "started" forever; here it sees it queued again (attempts left) or failed."""
-    row = get_for_caller(session, caller, request_id)
+    Readers call this: with every worker gone nobody else would reap, and the
+    client would see "started" forever; it sees it queued again (attempts left)
+    or failed instead."""
     if not lease_expired(row):
-        return row
+        return False
     settings = services.settings
     reap_expired(
         services.sessions,
@@ -693,7 +692,18 @@ def get_checking_lease(
         only=[row.id],
     )
     session.rollback()  # a new snapshot: the repair committed in another transaction
-    return get_for_caller(session, caller, request_id)
+    return True
+
+
+def get_checking_lease(
+    session: Session, services: Services, caller: Viewer, request_id: str
+) -> BackgroundRequest:
+    """:func:`get_for_caller`, with an expired lease repaired first
+    (:func:`repair_expired_lease`)."""
+    row = get_for_caller(session, caller, request_id)
+    if repair_expired_lease(session, services, row):
+        row = get_for_caller(session, caller, request_id)
+    return row
 
 
 @dataclass
