@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.faults.test_health import health, wait_for
+from tests.faults.support import health, wait_for
 from tests.support.media import image_bytes
 from tests.support.rest import new_task, wait_request
 from tests.support.server import LiveServer, server_env

@@ -253,8 +253,7 @@ async def append_chunk(
             raise
         _remove_upload(sessions, upload_id, path)
         raise InsufficientStorage(
-            f"{NO_SPACE_MESSAGE} The partial upload was removed; send it again once "
-            "space is freed."
+            f"{NO_SPACE_MESSAGE} The partial upload was removed; send it again once space is freed."
         ) from exc
     with sessions() as db:
         refreshed = db.get(Upload, upload_id)
