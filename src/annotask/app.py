@@ -8,6 +8,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from annotask import __version__
+from annotask.api.connection import CloseUnreadBody
 from annotask.api.errors import install_error_handlers
 from annotask.api.limits import BodySizeLimit
 from annotask.api.routers import ROUTERS
@@ -46,4 +47,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(router)
     mount_web(app)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_body_bytes)
+    # Outermost: it must see the responses BodySizeLimit sends on its own.
+    app.add_middleware(CloseUnreadBody)
     return app

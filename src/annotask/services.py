@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy import Engine, event
@@ -18,6 +19,7 @@ from annotask import media
 from annotask.cache import make_cache
 from annotask.cache.base import ChunkCache
 from annotask.db.engine import make_engine, make_session_factory
+from annotask.domain.auth import VerifiedCredentials
 from annotask.queue.base import DEFAULT_LANE
 from annotask.queue.huey_queue import LanedQueue, make_queue
 from annotask.settings import Settings
@@ -61,14 +63,40 @@ class Services:
         return make_cache(self.settings)
 
     @cached_property
+    def verified_credentials(self) -> VerifiedCredentials:
+        """HTTP Basic credentials this process verified recently (see ``domain.auth``)."""
+        return VerifiedCredentials(self.settings.basic_auth_cache_seconds)
+
+    @cached_property
     def secret_key(self) -> str:
         return self.settings.effective_secret_key()
 
     def enqueue_after_commit(
         self, session: Session, request_id: str, lane: str = DEFAULT_LANE
     ) -> None:
-        """Send the job only once the rows it reads are committed and visible."""
-        after_commit(session, lambda: self.queue.enqueue(request_id, lane))
+        """Send the job only once the rows it reads are committed and visible.
+
+        If the send fails (the queue went down after ``create_request`` pinged
+        it), the request is failed at once with the reason: a client polling it
+        learns why, instead of watching it stay "queued"."""
+
+        def send() -> None:
+            try:
+                self.queue.enqueue(request_id, lane)
+            except Exception as exc:
+                self._fail_unsent(request_id, exc)
+                raise
+
+        after_commit(session, send)
+
+    def _fail_unsent(self, request_id: str, exc: Exception) -> None:
+        from annotask.domain.requests import fail_unsent
+
+        try:
+            retention = timedelta(hours=self.settings.request_retention_hours)
+            fail_unsent(self.sessions, request_id, exc, retention=retention)
+        except Exception:  # the database too: the reaper re-sends it once it is back
+            log.warning("could not mark unsent request %s as failed", request_id, exc_info=True)
 
     def close(self) -> None:
         self.engine.dispose()

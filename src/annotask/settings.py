@@ -143,6 +143,15 @@ class Settings(BaseSettings):
         description="How long an address stays exempt from `login_account_rate_limit` after a "
         "successful login to that account from it.",
     )
+    basic_auth_cache_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long one process remembers an HTTP Basic password it verified, so "
+        "that clients sending Basic on every request do not pay Argon2 each time. A password "
+        "change or a deactivation still takes effect at once (the remembered entry is tied to "
+        "the stored hash and the user row is read on every request); failed attempts are "
+        "never remembered. 0 verifies every request.",
+    )
     max_upload_bytes: int = Field(
         default=100 * 1024 * MiB,
         description="Largest single uploaded file (bulk or TUS) in bytes.",
@@ -151,6 +160,13 @@ class Settings(BaseSettings):
         default=110 * MiB,
         description="Largest body of one multipart or JSON request in bytes (TUS chunks and "
         "bulk groups are at most 100 MiB of files).",
+    )
+    disk_reserve_bytes: int = Field(
+        default=64 * MiB,
+        ge=0,
+        description="Free space kept in reserve on the data directory's file system: a TUS "
+        "upload whose length would eat into it is refused at creation (507), and "
+        "`/api/server/health` reports `storage` as failing below it.",
     )
     upload_expiry_hours: int = Field(
         default=24, description="Unfinished uploads older than this are removed."

@@ -204,7 +204,9 @@ def _basic_user(request: Request, db: Session, name: str, password: str) -> User
     services: Services = request.app.state.services
     limits = LoginLimits.from_settings(services.settings)
     address = client_address(request)
-    checked = auth.basic_user(db, name, password, address=address, limits=limits)
+    checked = auth.basic_user(
+        db, name, password, address=address, limits=limits, verified=services.verified_credentials
+    )
     if checked.user is None:
         with services.sessions() as writer, writer.begin():
             login_throttle.record_failure(writer, checked.key, address, limits)

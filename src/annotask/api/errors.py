@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from annotask.domain.errors import DomainError
+from annotask.domain.errors import NO_SPACE_MESSAGE, DomainError, is_disk_full
 from annotask.media.errors import MediaError
 from annotask.security.errors import UnsafeInput
 
@@ -59,7 +60,26 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = _STATUS_DETAIL.get(exc.status_code, str(detail))
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(OSError)
+    @app.exception_handler(SQLAlchemyError)
+    async def _system(request: Request, exc: Exception) -> JSONResponse:
+        # Handled here rather than in the catch-all below, which Starlette re-raises
+        # to the server after answering: a full disk is an operator's matter, not a
+        # crash, and is logged once, without a traceback.
+        return _unexpected_response(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        return _unexpected_response(request, exc)
+
+
+def _unexpected_response(request: Request, exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):
+        # Not a bug: an operator must free space. 507 with the reason, and the
+        # connection closed, since the request body may be only partly read.
+        log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": NO_SPACE_MESSAGE}, status_code=507, headers={"Connection": "close"}
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "Internal server error."}, status_code=500)

@@ -8,6 +8,7 @@ final staging path, whatever the number of parts, with bounded memory.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -116,7 +117,10 @@ class _PartWriter:
     def abort(self) -> None:
         """Remove what this request wrote: a refused upload leaves nothing behind."""
         if self._out is not None:
-            self._out.close()
+            # A full disk fails the last flush too: remove the file anyway.
+            with contextlib.suppress(OSError):
+                self._out.close()
+            self._out = None
         for path in self.written:
             path.unlink(missing_ok=True)
 

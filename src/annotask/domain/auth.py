@@ -7,7 +7,11 @@ hand out sessions or tokens.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -154,12 +158,85 @@ def token_user(db: DbSession, key: str) -> User | None:
     return row.user
 
 
+class VerifiedCredentials:
+    """HTTP Basic credentials that passed Argon2 recently, remembered per process.
+
+    Clients using Basic send the password with every request, and Argon2 is slow
+    on purpose (tens of milliseconds of CPU): verifying each time would make the
+    password hash the server's bottleneck. An entry is keyed on the user id, the
+    *stored* hash and an HMAC of the presented password under a random key that
+    never leaves this process, so:
+
+    - a password change (new stored hash) or a deactivation (the user row is
+      still read on every request) takes effect at once;
+    - the memory of the process never holds a password, nor a digest that could
+      be attacked offline without the key;
+    - failed attempts are never remembered (each costs a full verification).
+
+    ``ttl`` seconds bound how long a remembered credential is trusted; 0 turns
+    the memory off. Bounded in size: the oldest entries go first.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000, clock=time.monotonic) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _fingerprint(self, user: User, password: str) -> bytes:
+        message = f"{user.id}\0{user.password_hash}\0".encode() + password.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def known(self, user: User, password: str) -> bool:
+        if self.ttl <= 0:
+            return False
+        fingerprint = self._fingerprint(user, password)
+        with self._lock:
+            expires = self._entries.get(fingerprint)
+            if expires is None:
+                return False
+            if expires <= self._clock():
+                del self._entries[fingerprint]
+                return False
+            return True
+
+    def remember(self, user: User, password: str) -> None:
+        if self.ttl <= 0:
+            return
+        fingerprint = self._fingerprint(user, password)
+        with self._lock:
+            self._entries[fingerprint] = self._clock() + self.ttl
+            self._entries.move_to_end(fingerprint)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
 def basic_user(
-    db: DbSession, username: str, password: str, *, address: str, limits: LoginLimits
+    db: DbSession,
+    username: str,
+    password: str,
+    *,
+    address: str,
+    limits: LoginLimits,
+    verified: VerifiedCredentials | None = None,
 ) -> PasswordCheck:
     """HTTP Basic: the user name only (as Django's backend), throttled with the
-    same counters as the login form."""
-    return check_password(db, username, password, address=address, limits=limits, by_email=False)
+    same counters as the login form.
+
+    The user row is read every time; a credential ``verified`` remembers skips
+    the throttle and the Argon2 verification (it is no guess: it matched the
+    stored hash, which has not changed since)."""
+    if verified is not None:
+        user = find_account(db, username, by_email=False)
+        if user is not None and verified.known(user, password):
+            key = login_throttle.account_key(user, username)
+            return PasswordCheck(user if user.is_active else None, key)
+    checked = check_password(db, username, password, address=address, limits=limits, by_email=False)
+    if checked.user is not None and verified is not None:
+        verified.remember(checked.user, password)
+    return checked
 
 
 def access_token_user(db: DbSession, secret: str) -> tuple[User, AccessToken] | None:

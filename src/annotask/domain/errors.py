@@ -6,6 +6,8 @@ in the UI, so they name the field or object at fault.
 
 from __future__ import annotations
 
+import errno
+
 
 class DomainError(Exception):
     status_code = 400
@@ -78,3 +80,44 @@ class Conflict(DomainError):
 
 class RateLimited(DomainError):
     status_code = 429
+
+
+class InsufficientStorage(DomainError):
+    """The server's disk is full (or the file would not fit): 507, never a 500, with
+    the reason, so the client knows retrying later (once space is freed) can work."""
+
+    status_code = 507
+
+
+class DataLost(DomainError):
+    """Files the database says exist are gone and cannot be rebuilt: the server lost
+    data. A 5xx (the client did nothing wrong), logged at ERROR by whoever raises it."""
+
+    status_code = 500
+
+
+NO_SPACE_MESSAGE = "No space left on device: the server's disk is full."
+# SQLITE_FULL and PostgreSQL's disk_full (53100) reach us as database errors, not OSError.
+_DISK_FULL_TEXTS = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or an exception it was raised from) means the disk is full:
+    ENOSPC or EDQUOT from the OS, or the database's own "disk full" error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if (
+            getattr(exc, "sqlstate", None) == "53100"
+            or getattr(getattr(exc, "orig", None), "sqlstate", None) == "53100"
+        ):
+            return True
+        text = str(exc).lower()
+        if type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")) and any(
+            marker in text for marker in _DISK_FULL_TEXTS
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

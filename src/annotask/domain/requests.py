@@ -35,16 +35,18 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, delete, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
 from annotask.domain.errors import DomainError, NotFound
+from annotask.domain.health import describe
 from annotask.queue.base import DEFAULT_LANE, NETWORK_LANE
 
 if TYPE_CHECKING:
@@ -84,6 +86,13 @@ class WorkerStopping(JobInterrupted):
 
 class NotCancellable(DomainError):
     status_code = 400
+
+
+class QueueUnavailable(DomainError):
+    """The job queue cannot be reached: the request is refused rather than accepted
+    and left queued with nobody told."""
+
+    status_code = 503
 
 
 class Viewer(Protocol):
@@ -173,7 +182,19 @@ def create_request(
 
     ``session`` must come from ``services.sessions``: only those run the
     after-commit hook. ``params`` must be JSON-serialisable.
+
+    The queue is pinged first: when it is down (Redis stopped, queue file
+    unwritable) the caller gets :class:`QueueUnavailable` (503) at once, with
+    the reason, instead of a request that would sit "queued" for minutes. If
+    the send after commit still fails, the request is failed with the reason
+    (see ``Services.enqueue_after_commit``).
     """
+    try:
+        services.queue.ping()
+    except Exception as exc:
+        raise QueueUnavailable(
+            f"The job queue is unavailable, so the request was not accepted: {describe(exc)}"
+        ) from exc
     now = utcnow()
     request = BackgroundRequest(
         id=new_request_id(),
@@ -225,6 +246,33 @@ def lane_of(sessions: sessionmaker[Session], request_id: str) -> str:
             select(_TABLE.c.operation, _TABLE.c.params).where(_TABLE.c.id == request_id)
         ).first()
     return lane_for(row[0], row[1]) if row is not None else DEFAULT_LANE
+
+
+def fail_unsent(
+    sessions: sessionmaker[Session],
+    request_id: str,
+    exc: BaseException,
+    *,
+    retention: timedelta = DEFAULT_RETENTION,
+) -> bool:
+    """Fail a queued request whose queue message could not be sent (the queue went
+    down between the check in :func:`create_request` and the send after commit)."""
+    now = utcnow()
+    stmt = (
+        update(_TABLE)
+        .where(_TABLE.c.id == request_id, _TABLE.c.status == "queued")
+        .values(
+            status="failed",
+            message=_text(
+                f"The job queue is unavailable, so the request could not be queued: {describe(exc)}"
+            ),
+            finished_date=now,
+            expiry_date=now + retention,
+            lease_expires_at=None,
+        )
+    )
+    with sessions() as session, session.begin():
+        return session.execute(stmt).rowcount == 1
 
 
 def claim_attempt(
@@ -511,6 +559,7 @@ def reap_expired(
     requeue_after: timedelta = timedelta(minutes=5),
     retention: timedelta = DEFAULT_RETENTION,
     limit: int = 200,
+    only: Collection[str] | None = None,
 ) -> ReapReport:
     """Repair requests whose worker or message disappeared. Idempotent, and safe
     with many reapers at once: each change is a conditional update that only one wins.
@@ -529,10 +578,14 @@ def reap_expired(
 
     Messages go out after the transaction commits. A failed send is retried by a
     later pass (the request stays queued with a new re-send time).
+
+    ``only`` limits the pass to these request ids (a web process repairing the
+    one request a client is reading, see :func:`get_checking_lease`).
     """
     now = utcnow()
     report = ReapReport()
     lanes: dict[str, str] = {}
+    chosen = _TABLE.c.id.in_(list(only)) if only is not None else true()
     with sessions() as session, session.begin():
         expired = session.execute(
             select(
@@ -542,7 +595,7 @@ def reap_expired(
                 _TABLE.c.operation,
                 _TABLE.c.params,
             )
-            .where(_TABLE.c.status == "started", _TABLE.c.lease_expires_at < now)
+            .where(_TABLE.c.status == "started", _TABLE.c.lease_expires_at < now, chosen)
             .limit(limit)
         ).all()
         for request_id, attempts, cancel_requested, operation, params in expired:
@@ -587,7 +640,7 @@ def reap_expired(
         )
         stale = session.execute(
             select(_TABLE.c.id, _TABLE.c.created_date, _TABLE.c.operation, _TABLE.c.params)
-            .where(_TABLE.c.status == "queued", resend_due)
+            .where(_TABLE.c.status == "queued", resend_due, chosen)
             .limit(limit)
         ).all()
         for request_id, created, operation, params in stale:
@@ -642,6 +695,49 @@ def get_for_caller(session: Session, caller: Viewer, request_id: str) -> Backgro
     row = session.get(BackgroundRequest, request_id)
     if row is None or (row.owner_id != caller.user.id and not caller.is_admin):
         raise NotFound(NOT_FOUND_MESSAGE)
+    return row
+
+
+def lease_expired(row: BackgroundRequest) -> bool:
+    """A started request whose worker has not renewed its lease in time."""
+    return (
+        row.status == "started"
+        and row.lease_expires_at is not None
+        and row.lease_expires_at < utcnow()
+    )
+
+
+def repair_expired_lease(session: Session, services: Services, row: BackgroundRequest) -> bool:
+    """When ``row`` is started but its lease expired, repair it now as a worker's
+    reaper would (:func:`reap_expired` for this one id) and end the session's
+    transaction so that the next read sees the repair. True when it did.
+
+    Readers call this: with every worker gone nobody else would reap, and the
+    client would see "started" forever; it sees it queued again (attempts left)
+    or failed instead."""
+    if not lease_expired(row):
+        return False
+    settings = services.settings
+    reap_expired(
+        services.sessions,
+        services.queue,
+        settings.job_max_attempts,
+        requeue_after=timedelta(seconds=settings.job_requeue_seconds),
+        retention=timedelta(hours=settings.request_retention_hours),
+        only=[row.id],
+    )
+    session.rollback()  # a new snapshot: the repair committed in another transaction
+    return True
+
+
+def get_checking_lease(
+    session: Session, services: Services, caller: Viewer, request_id: str
+) -> BackgroundRequest:
+    """:func:`get_for_caller`, with an expired lease repaired first
+    (:func:`repair_expired_lease`)."""
+    row = get_for_caller(session, caller, request_id)
+    if repair_expired_lease(session, services, row):
+        row = get_for_caller(session, caller, request_id)
     return row
 
 

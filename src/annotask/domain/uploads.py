@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from annotask.db.base import utcnow
 from annotask.db.models import Upload
-from annotask.domain.errors import Conflict, NotFound, ValidationFailed
+from annotask.domain.errors import (
+    NO_SPACE_MESSAGE,
+    Conflict,
+    InsufficientStorage,
+    NotFound,
+    ValidationFailed,
+    is_disk_full,
+)
 from annotask.security.errors import UnsafeInput
 from annotask.security.paths import safe_client_path, unique_name
 from annotask.settings import Settings
@@ -141,6 +148,7 @@ def create_tus_upload(
         name = safe_client_path(client_name)
     except UnsafeInput as exc:
         raise ValidationFailed({"Upload-Metadata": [str(exc)]}) from exc
+    check_free_space(db, settings, length)
     staging = staging_area(settings, purpose, target_id)
     staging.ensure()
     directory, base = staging.prepare_directory(name, "Upload-Metadata")
@@ -168,6 +176,28 @@ def create_tus_upload(
     if length == 0:
         _complete(db, settings, upload)
     return upload, stored_name
+
+
+def check_free_space(db: Session, settings: Settings, length: int) -> None:
+    """Refuse a file that cannot fit: the free space of the uploads' file system, less
+    what unfinished TUS uploads are still owed and ``disk_reserve_bytes``, must hold it.
+
+    Refusing at creation costs the client nothing; finding out after gigabytes
+    were sent (or filling the disk the database and chunks share) costs a lot."""
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(settings.uploads_dir).free
+    owed = db.scalar(
+        select(func.coalesce(func.sum(Upload.length - Upload.offset), 0)).where(
+            Upload.offset < Upload.length
+        )
+    )
+    available = free - int(owed or 0) - settings.disk_reserve_bytes
+    if length > available:
+        raise InsufficientStorage(
+            f"No space left on device for this upload: it needs {length} bytes, the server "
+            f"has {max(available, 0)} bytes available ({free} free, {int(owed or 0)} promised "
+            f"to unfinished uploads, {settings.disk_reserve_bytes} kept in reserve)."
+        )
 
 
 def _uploads_of(db: Session, purpose: str, target_id: int | None) -> list[Upload]:
@@ -216,18 +246,47 @@ async def append_chunk(
         if offset != upload.offset:
             raise OffsetMismatch(upload.offset)
         length, path = upload.length, Path(upload.path)
+    try:
+        await _append(sessions, settings, upload_id, path, offset, length, chunks)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        _remove_upload(sessions, upload_id, path)
+        raise InsufficientStorage(
+            f"{NO_SPACE_MESSAGE} The partial upload was removed; send it again once space is freed."
+        ) from exc
+    with sessions() as db:
+        refreshed = db.get(Upload, upload_id)
+    if refreshed is None:  # completed and moved into staging
+        raise NotFound()
+    return refreshed
+
+
+async def _append(
+    sessions,
+    settings: Settings,
+    upload_id: str,
+    path: Path,
+    offset: int,
+    length: int,
+    chunks: AsyncIterator[bytes],
+) -> None:
     written = 0
-    with open(path, "r+b") as out:
+    # Unbuffered: ``written`` counts bytes the kernel accepted, never bytes that a
+    # later flush could still fail to write (a full disk).
+    with open(path, "r+b", buffering=0) as out:
         out.seek(offset)
         out.truncate()
         try:
             async for chunk in chunks:
                 if offset + written + len(chunk) > length:
                     raise ValidationFailed({"Upload-Offset": "The chunk goes past Upload-Length."})
-                out.write(chunk)
-                written += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    done = out.write(view)
+                    written += done
+                    view = view[done:]
         finally:
-            out.flush()
             os.fsync(out.fileno())
             # Keep whatever arrived before a disconnect: the client resumes from HEAD.
             received = offset + written
@@ -238,11 +297,13 @@ async def append_chunk(
                     upload.updated_date = utcnow()
                     if received == upload.length:
                         _complete(db, settings, upload)
-    with sessions() as db:
-        refreshed = db.get(Upload, upload_id)
-    if refreshed is None:  # completed and moved into staging
-        raise NotFound()
-    return refreshed
+
+
+def _remove_upload(sessions, upload_id: str, path: Path) -> None:
+    """Drop a failed upload's file (freeing its space first) and then its record."""
+    path.unlink(missing_ok=True)
+    with sessions() as db, db.begin():
+        db.execute(delete(Upload).where(Upload.id == upload_id))
 
 
 def _complete(db: Session, settings: Settings, upload: Upload) -> None:

@@ -26,9 +26,9 @@ from datetime import timedelta
 
 from annotask.db.base import utcnow
 from annotask.db.models import BackgroundRequest
-from annotask.domain import pending, uploads
+from annotask.domain import health, pending, uploads
 from annotask.domain import requests as rq
-from annotask.domain.errors import DomainError
+from annotask.domain.errors import NO_SPACE_MESSAGE, DomainError, is_disk_full
 from annotask.domain.functions import runs as function_runs
 from annotask.domain.requests import (
     Attempt,
@@ -58,6 +58,8 @@ def user_message(exc: BaseException) -> str | None:
     """The message of an error meant for the user, or None for an internal error."""
     if isinstance(exc, DomainError):
         return exc.message or str(exc) or None
+    if is_disk_full(exc):
+        return NO_SPACE_MESSAGE + " Free some space, then create the request again."
     if isinstance(exc, MediaError | UnsafeInput) or (
         isinstance(exc, ValueError) and isinstance(getattr(exc, "message", None), str)
     ):
@@ -266,11 +268,24 @@ class Worker:
                     rq.purge_expired(self.services.sessions, retention=self.retention)
                     with self.services.sessions() as session, session.begin():
                         uploads.purge_abandoned(session, self.services.settings)
+                        health.purge_stale_workers(session)
                         function_runs.purge_ended(session, utcnow() - self.retention)
                     last_purge = time.monotonic()
             except Exception:  # e.g. the database restarting: try again next round
                 log.warning("reaper pass failed", exc_info=True)
             if stop.wait(self.reap_every):
+                return
+
+    def _presence_loop(self, stop: threading.Event) -> None:
+        """Record that this worker is alive (``/api/server/health`` reads it), every
+        third of a lease: a worker not seen for a whole lease counts as gone."""
+        every = max(self.services.settings.job_lease_seconds / 3, 0.2)
+        while True:
+            try:
+                health.record_worker_seen(self.services.sessions, self.id)
+            except Exception:  # e.g. the database restarting: try again next round
+                log.warning("could not record this worker's presence", exc_info=True)
+            if stop.wait(every):
                 return
 
     def run(self, stop: threading.Event, install_signals: bool = True) -> None:
@@ -285,6 +300,10 @@ class Worker:
             target=self._reap_loop, args=(reaper_stop,), name="reaper", daemon=True
         )
         reaper.start()
+        presence = threading.Thread(
+            target=self._presence_loop, args=(reaper_stop,), name="presence", daemon=True
+        )
+        presence.start()
         # Network jobs have their own lane and threads: however many hang on a silent
         # server, the default lane's threads stay free for everyone's task creation.
         concurrency = {
@@ -315,6 +334,11 @@ class Worker:
         self._shutdown(settings.worker_grace_seconds, consumer)
         reaper_stop.set()
         reaper.join(timeout=5)
+        presence.join(timeout=5)
+        try:
+            health.forget_worker(self.services.sessions, self.id)
+        except Exception:  # its row ages out of the health window anyway
+            log.warning("could not remove this worker's presence", exc_info=True)
         self.heartbeat.stop()
         if crashed:
             raise RuntimeError("the queue consumer stopped unexpectedly")

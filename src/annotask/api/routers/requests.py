@@ -87,8 +87,10 @@ def diagnostics_sleep(
 
 
 @router.get("/{rq_id:path}")
-def get_request(request: Request, rq_id: str, caller: CurrentCaller, db: Db) -> dict:
-    req = rq.get_for_caller(db, caller, rq_id.rstrip("/"))
+def get_request(
+    request: Request, rq_id: str, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> dict:
+    req = rq.get_checking_lease(db, services, caller, rq_id.rstrip("/"))
     owner = caller.user if req.owner_id == caller.user.id else db.get(User, req.owner_id or 0)
     return request_read(request, req, owner)
 

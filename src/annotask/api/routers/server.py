@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
 
 from annotask import CVAT_API_VERSION
-from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.deps import CurrentCaller, ServicesDep
 from annotask.api.routing import CvatRouter, own_lane
 from annotask.api.urls import absolute
 from annotask.domain.dataset_repo.service import enabled as dataset_repo_enabled
+from annotask.domain.health import check as check_health
 from annotask.domain.share import list_share
 
 router = CvatRouter(prefix="/api/server", tags=["server"])
@@ -29,9 +30,11 @@ def about(request: Request) -> dict:
 
 @router.get("/health")
 @own_lane(4)  # answers while every shared thread waits for a lock
-def health(db: Db) -> dict:
-    db.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+def health(services: ServicesDep) -> JSONResponse:
+    """200 when every component works; 503 naming the failing ones otherwise
+    (``{"status": "failing", "failing": ["queue"], "queue": "<reason>", ...}``)."""
+    report = check_health(services)
+    return JSONResponse(report.body(), status_code=200 if report.healthy else 503)
 
 
 @router.get("/plugins")

@@ -10,6 +10,7 @@ from annotask.api.deps import CurrentCaller, Db, ServicesDep
 from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.tasks import TaskPatch, TaskWrite, task_read
+from annotask.domain import requests as rq
 from annotask.domain import tasks
 from annotask.domain.task_data.start import latest_creations
 
@@ -74,11 +75,13 @@ LEGACY_STATES = {
 
 
 @router.get("/{task_id}/status")
-def task_status(task_id: int, caller: CurrentCaller, db: Db) -> dict:
+def task_status(task_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> dict:
     """CVAT's deprecated status of the task's data creation: ``Finished`` when
     nothing was ever started (as CVAT answers for a missing job)."""
     task = tasks.get_task(db, caller.user, task_id)
     creation = latest_creations(db, [task.id]).get(task.id)
+    if creation is not None and rq.repair_expired_lease(db, services, creation):
+        creation = latest_creations(db, [task_id]).get(task_id)
     if creation is None:
         return {"state": "Finished", "message": "", "progress": 0.0}
     return {

@@ -4,7 +4,12 @@ from annotask.db.models.annotations import LabeledImage, LabeledShape, LabeledTr
 from annotask.db.models.dataset_repos import DatasetRepository
 from annotask.db.models.functions import AnnotationRequest, Function
 from annotask.db.models.projects import AttributeSpec, Label, Project, Storage
-from annotask.db.models.requests import BackgroundRequest, PendingCreation, Upload
+from annotask.db.models.requests import (
+    BackgroundRequest,
+    PendingCreation,
+    Upload,
+    WorkerHeartbeat,
+)
 from annotask.db.models.tasks import Data, Frame, Job, Segment, Task, Video
 from annotask.db.models.users import (
     AccessToken,
@@ -42,4 +47,5 @@ __all__ = [
     "Upload",
     "User",
     "Video",
+    "WorkerHeartbeat",
 ]

@@ -85,3 +85,14 @@ class PendingCreation(Base):
     object_type: Mapped[str] = mapped_column(String(16))  # "task" or "project"
     object_id: Mapped[int] = mapped_column(Integer)
     created_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """When each worker process was last seen alive: ``/api/server/health`` reports
+    whether any worker is running, so a deployment whose workers are all gone
+    says so instead of leaving requests queued in silence."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

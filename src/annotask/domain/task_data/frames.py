@@ -10,6 +10,7 @@ building waits on the event loop, holding no worker thread.
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,12 +25,15 @@ from sqlalchemy.orm import Session
 from annotask import media
 from annotask.cache.base import ChunkCache
 from annotask.db.models import Data, Frame, Task
-from annotask.domain.errors import DomainError, NotFound, ValidationFailed
+from annotask.domain.errors import DataLost, DomainError, NotFound, ValidationFailed, is_disk_full
 from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.layout import TaskLayout, data_layout
 from annotask.domain.task_data.sources import source_root
+from annotask.media.errors import MediaError
 from annotask.media.kinds import MediaKind
 from annotask.services import Services
+
+log = logging.getLogger(__name__)
 
 # How long a request waits for a chunk another request prepares (its builder renews
 # a short lease meanwhile), and how often it looks.
@@ -236,8 +240,8 @@ def _chunk_payload(
     mime = cb.chunk_mime(chunk_type)
     if index is not None and data.storage_method == "file_system":
         path = source.layout.chunk(quality, index, cb.chunk_ext(chunk_type))
-        if not path.exists():  # e.g. lost files: rebuild rather than fail
-            cb.build_chunk(chunk_spec(source, quality, index), threads=cb.cpu_threads())
+        if not path.exists():
+            _rebuild_lost_chunk(source, task, quality, index, path)
         return Payload(mime, path=path)
     key = chunk_cache_key(task, data, quality, relative)
     scratch = source.layout.root / "tmp" / f"{quality}-{relative.start}-{relative.stop}"
@@ -248,6 +252,40 @@ def _chunk_payload(
         return cb.build_chunk_bytes(spec, threads=cb.cpu_threads())
 
     return Payload(mime, file=cached(services.cache, key, build))
+
+
+def _rebuild_lost_chunk(
+    source: ChunkSource, task: Task, quality: str, index: int, path: Path
+) -> None:
+    """A static chunk the task's data says was written is missing: files were lost
+    (deleted by hand, a failed disk, a restore that missed them). Rebuild it from
+    the source files when they are still there; either way it is logged at ERROR,
+    since an operator must find out what removed it. Without the sources, the
+    client gets a 5xx saying so (the request was fine; the server lost data)."""
+    log.error(
+        "task %s: static chunk %d (%s) is missing at %s; rebuilding it from the source files",
+        task.id,
+        index,
+        quality,
+        path,
+    )
+    try:
+        cb.build_chunk(chunk_spec(source, quality, index), threads=cb.cpu_threads())
+    except (MediaError, OSError) as exc:
+        if is_disk_full(exc):
+            raise
+        log.error(
+            "task %s: chunk %d (%s) cannot be rebuilt, its source files are unreadable: %s",
+            task.id,
+            index,
+            quality,
+            exc,
+        )
+        raise DataLost(
+            f"Chunk {index} ({quality}) of task {task.id} is missing on the server and "
+            "cannot be rebuilt because its source files are missing or unreadable: the "
+            "server lost this task's data. An administrator must restore it from a backup."
+        ) from exc
 
 
 def get_job_chunk(

@@ -1,7 +1,7 @@
 """ids are never reused: SQLite tables with AUTOINCREMENT
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 23:50:00.000000
 
 SQLite hands the largest id out again after its row is deleted unless the table
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
