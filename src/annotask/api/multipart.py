@@ -31,6 +31,20 @@ class ReceivedForm:
     field_items: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _decode_header(raw: bytes) -> str:
+    """A part header as text: UTF-8, as browsers, ``requests`` and httpx send file names.
+
+    The HTML form encoding puts the file name's UTF-8 bytes straight into the
+    header (``filename="café.jpg"``); RFC 7578 forbids ``filename*``, though a
+    client that sends it still gets it decoded by ``email.message``. Bytes that are
+    not UTF-8 come from an old client's local code page and are kept as Latin-1.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 class _PartWriter:
     """The parser's callbacks: headers of a part, then its bytes to a file or a field."""
 
@@ -71,7 +85,7 @@ class _PartWriter:
         self._header_field = self._header_value = b""
 
     def _headers_finished(self) -> None:
-        disposition = dict(self._headers).get(b"content-disposition", b"").decode("latin-1")
+        disposition = _decode_header(dict(self._headers).get(b"content-disposition", b""))
         message = Message()
         message["content-disposition"] = disposition
         self._name = message.get_param("name", header="content-disposition") or ""
