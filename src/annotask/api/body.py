@@ -7,7 +7,6 @@ fields so a typo is a 400 naming the field instead of being silently ignored.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -15,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from annotask.api.errors import validation_body
 from annotask.domain.errors import ValidationFailed
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import load_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,9 +25,11 @@ async def read_json(request: Request, *, default: Any = None) -> Any:
     if not raw.strip():
         return {} if default is None else default
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"Malformed JSON body: {exc}") from exc
+        # Nesting, control characters and integer range are checked here, once for
+        # every JSON body, so no route can pass them on to the database.
+        return load_json(raw, "The JSON body")
+    except UnsafeInput as exc:
+        raise ValidationFailed(exc.message) from exc
 
 
 def validate(model: type[M], data: Any) -> M:

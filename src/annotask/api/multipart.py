@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.uploads import StagingArea
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import check_text
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -123,6 +125,10 @@ class _PartWriter:
             self.form.files.append(self._path.name)  # type: ignore[union-attr]
         elif self._text is not None:
             value = self._text.decode("utf-8", errors="replace")
+            try:
+                check_text(value, f"The form field '{self._name[:64]}'")
+            except UnsafeInput as exc:
+                raise ValidationFailed(exc.message) from exc
             self.form.fields[self._name] = value
             self.form.field_items.append((self._name, value))
             self._text = None
