@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from annotask.api.errors import validation_body
 from annotask.domain.errors import ValidationFailed
 from annotask.security.errors import UnsafeInput
-from annotask.security.json_input import load_json
+from annotask.security.json_input import UnsafeJson, load_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,6 +28,10 @@ async def read_json(request: Request, *, default: Any = None) -> Any:
         # Nesting, control characters and integer range are checked here, once for
         # every JSON body, so no route can pass them on to the database.
         return load_json(raw, "The JSON body")
+    except UnsafeJson as exc:
+        if exc.field is not None:
+            raise ValidationFailed({exc.field: exc.message}) from exc
+        raise ValidationFailed(exc.message) from exc
     except UnsafeInput as exc:
         raise ValidationFailed(exc.message) from exc
 

@@ -28,30 +28,47 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+CONTROL_MESSAGE = "{what} contains a control character, which is not allowed."
+
+
 def check_text(value: str, where: str) -> None:
     """Refuse control characters (NUL included) in client text."""
     if _CONTROL.search(value):
-        raise UnsafeInput(f"{where} contains a control character, which is not allowed.")
+        raise UnsafeInput(CONTROL_MESSAGE.format(what=where))
+
+
+class UnsafeJson(UnsafeInput):
+    """``UnsafeInput`` that also names the top-level field holding the bad value."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_json_value(value: Any, what: str = "The body") -> None:
-    """Walk a parsed document (without recursion) and refuse what the server cannot hold."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    """Walk a parsed document (without recursion) and refuse what the server cannot hold.
+
+    Raises ``UnsafeJson`` whose ``field`` is the top-level key the value sits
+    under (None for the document itself), so API errors can name the field.
+    """
+    stack: list[tuple[Any, int, str | None]] = [(value, 1, None)]
     while stack:
-        item, depth = stack.pop()
+        item, depth, field = stack.pop()
         if isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
-                raise UnsafeInput(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep.")
+                raise UnsafeJson(f"{what} is nested more than {MAX_JSON_DEPTH} levels deep.", field)
             if isinstance(item, dict):
                 for key, child in item.items():
-                    check_text(key, f"{what} (a key)")
-                    stack.append((child, depth + 1))
+                    if _CONTROL.search(key):
+                        raise UnsafeJson(f"{what} has a key with a control character.", field)
+                    stack.append((child, depth + 1, key if depth == 1 else field))
             else:
-                stack.extend((child, depth + 1) for child in item)
+                stack.extend((child, depth + 1, field) for child in item)
         elif isinstance(item, str):
-            check_text(item, what)
+            if _CONTROL.search(item):
+                raise UnsafeJson(CONTROL_MESSAGE.format(what=what), field)
         elif isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
-            raise UnsafeInput(f"{what} holds an integer beyond 64 bits.")
+            raise UnsafeJson(f"{what} holds an integer beyond 64 bits.", field)
 
 
 def load_json(raw: bytes | str, what: str = "The body") -> Any:
