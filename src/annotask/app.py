@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from annotask import __version__
 from annotask.api.connection import CloseUnreadBody
 from annotask.api.errors import install_error_handlers
-from annotask.api.limits import BodySizeLimit
+from annotask.api.limits import BodySizeLimit, QueryTextCheck
 from annotask.api.routers import ROUTERS
 from annotask.gc_tuning import freeze_startup_objects
 from annotask.services import Services
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
+    app.add_middleware(QueryTextCheck)
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_body_bytes)
     # Outermost: it must see the responses BodySizeLimit sends on its own.
     app.add_middleware(CloseUnreadBody)

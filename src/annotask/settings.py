@@ -189,7 +189,26 @@ class Settings(BaseSettings):
         default=100_000, description="Most entries an uploaded archive may hold."
     )
     archive_max_bytes: int = Field(
-        default=64 * 1024 * MiB, description="Most bytes an uploaded archive may expand to."
+        default=64 * 1024 * MiB,
+        description="Most bytes an uploaded archive may expand to. Whatever this says, an "
+        "archive is also refused when it would leave less than `archive_disk_reserve_bytes` "
+        "free on the disk.",
+    )
+    archive_disk_reserve_bytes: int = Field(
+        default=1024 * MiB,
+        description="Free disk space an archive extraction must leave: an archive whose "
+        "declared sizes exceed the free space minus this is refused before anything is written.",
+    )
+    archive_max_ratio_media: float = Field(
+        default=20.0,
+        description="Largest expansion ratio (uncompressed / archive size) of a media archive "
+        "(task data: images, video, point clouds), which barely compress. Archives expanding to "
+        "less than 1 MiB are never refused for their ratio.",
+    )
+    archive_max_ratio_annotations: float = Field(
+        default=200.0,
+        description="Largest expansion ratio of an annotation archive (annotation or dataset "
+        "import, backups): XML and JSON legitimately compress 20-100 times.",
     )
     image_max_pixels: int = Field(
         default=300_000_000,

@@ -8,7 +8,6 @@ refuse wrong types and values of the ones they use with a 400 naming the field.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -16,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from annotask.api.errors import validation_body
 from annotask.domain.errors import DomainError, ValidationFailed
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import UnsafeJson, load_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,9 +50,15 @@ async def read_json(request: Request, *, default: Any = None) -> Any:
     if not is_json_type(content_type):
         raise UnsupportedMediaType(content_type)
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"Malformed JSON body: {exc}") from exc
+        # Nesting, control characters and integer range are checked here, once for
+        # every JSON body, so no route can pass them on to the database.
+        return load_json(raw, "The JSON body")
+    except UnsafeJson as exc:
+        if exc.field is not None:
+            raise ValidationFailed({exc.field: exc.message}) from exc
+        raise ValidationFailed(exc.message) from exc
+    except UnsafeInput as exc:
+        raise ValidationFailed(exc.message) from exc
 
 
 def validate(model: type[M], data: Any) -> M:

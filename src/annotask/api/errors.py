@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from annotask.domain.errors import NO_SPACE_MESSAGE, DomainError, is_disk_full
@@ -59,6 +59,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if not isinstance(detail, str) or detail in ("Not Found", "Method Not Allowed"):
             detail = _STATUS_DETAIL.get(exc.status_code, str(detail))
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # The last line of defence: a value the parsers let through but the database
+        # refuses (a number beyond a 32-bit column, text too long for its column).
+        # The request's transaction is rolled back; the connection stays usable.
+        log.warning(
+            "value refused by the database on %s %s: %s", request.method, request.url.path, exc
+        )
+        return JSONResponse(
+            {"detail": "A value is out of range or too long for its field."}, status_code=400
+        )
 
     @app.exception_handler(OSError)
     @app.exception_handler(SQLAlchemyError)

@@ -1,8 +1,15 @@
-"""Refuse request bodies over the configured size before reading them all."""
+"""Refuse request bodies over the configured size before reading them all, and
+query strings with control characters before any route sees them."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qsl
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import check_text
 
 
 class BodyTooLarge(Exception):
@@ -62,3 +69,43 @@ async def _reject(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class QueryTextCheck:
+    """Pure ASGI middleware: 400 when the path or a query parameter holds a control character.
+
+    Query values reach SQL (``search``, filters by name) and file-system calls
+    (share paths); a NUL there makes PostgreSQL and ``os`` functions raise deep
+    inside a route. One check here covers every route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                check_text(scope.get("path", ""), "The path")
+                query = scope.get("query_string", b"").decode("latin-1")
+                for key, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+                    check_text(key, "A query parameter name")
+                    check_text(value, f"The query parameter '{key[:64]}'")
+            except UnsafeInput as exc:
+                await _send_json(send, 400, {"detail": exc.message})
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_json(send: Send, status: int, body: dict) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

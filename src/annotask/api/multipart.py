@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.uploads import StagingArea
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import check_text
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -30,6 +32,20 @@ class ReceivedForm:
     files: list[str] = field(default_factory=list)  # stored names, in arrival order
     fields: dict[str, str] = field(default_factory=dict)  # text parts (repeated names: last)
     field_items: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _decode_header(raw: bytes) -> str:
+    """A part header as text: UTF-8, as browsers, ``requests`` and httpx send file names.
+
+    The HTML form encoding puts the file name's UTF-8 bytes straight into the
+    header (``filename="café.jpg"``); RFC 7578 forbids ``filename*``, though a
+    client that sends it still gets it decoded by ``email.message``. Bytes that are
+    not UTF-8 come from an old client's local code page and are kept as Latin-1.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 class _PartWriter:
@@ -72,7 +88,7 @@ class _PartWriter:
         self._header_field = self._header_value = b""
 
     def _headers_finished(self) -> None:
-        disposition = dict(self._headers).get(b"content-disposition", b"").decode("latin-1")
+        disposition = _decode_header(dict(self._headers).get(b"content-disposition", b""))
         message = Message()
         message["content-disposition"] = disposition
         self._name = message.get_param("name", header="content-disposition") or ""
@@ -110,6 +126,10 @@ class _PartWriter:
             self.form.files.append(self._path.name)  # type: ignore[union-attr]
         elif self._text is not None:
             value = self._text.decode("utf-8", errors="replace")
+            try:
+                check_text(value, f"The form field '{self._name[:64]}'")
+            except UnsafeInput as exc:
+                raise ValidationFailed(exc.message) from exc
             self.form.fields[self._name] = value
             self.form.field_items.append((self._name, value))
             self._text = None

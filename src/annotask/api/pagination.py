@@ -15,6 +15,10 @@ from annotask.domain.errors import ValidationFailed
 
 T = TypeVar("T")
 
+#: Highest page number: larger ones would make offsets beyond what the databases
+#: take (SQLite and PostgreSQL stop at 64 bits); no list has a billion pages.
+MAX_PAGE = 1_000_000_000
+
 
 def page_params(request: Request) -> tuple[int, int]:
     settings = request.app.state.services.settings
@@ -25,6 +29,8 @@ def page_params(request: Request) -> tuple[int, int]:
         raise ValidationFailed({"page": "A page number must be an integer."}) from exc
     if page < 1:
         raise ValidationFailed({"page": "Pages are numbered from 1."})
+    if page > MAX_PAGE:
+        raise ValidationFailed({"page": f"Pages are numbered up to {MAX_PAGE}."})
     if size < 1:
         raise ValidationFailed({"page_size": "The page size must be positive."})
     return page, min(size, settings.max_page_size)

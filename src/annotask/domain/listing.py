@@ -9,7 +9,6 @@ naming the parameter.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,15 @@ from sqlalchemy import Select, and_, func, not_, or_, select
 
 from annotask.db.models import User
 from annotask.domain.errors import ValidationFailed
+from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import INT64_MAX, INT64_MIN, check_text, load_json
+
+#: Most ``sort`` keys and ``search`` words, and the longest ``filter``, one list
+#: request may send: each becomes SQL, and thousands make a statement the database
+#: refuses (SQLite's expression depth) or takes long to plan.
+MAX_SORT_TERMS = 10
+MAX_SEARCH_TERMS = 10
+MAX_FILTER_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,15 @@ def parse_id(value: str | None, field_name: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        return _int64(int(value), field_name)
     except ValueError as exc:
         raise ValidationFailed({field_name: "A valid integer is required."}) from exc
+
+
+def _int64(value: int, param: str) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValidationFailed({param: "The number is out of range."})
+    return value
 
 
 def _coerce(lookup: Lookup, value: Any, param: str) -> Any:
@@ -59,9 +73,9 @@ def _coerce(lookup: Lookup, value: Any, param: str) -> Any:
         raise ValidationFailed({param: f"Expected a plain value, got {value!r}."})
     if lookup.kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _int64(value, param)
         try:
-            return int(str(value))
+            return _int64(int(str(value)), param)
         except ValueError as exc:
             raise ValidationFailed({param: f"'{value}' is not an integer."}) from exc
     if lookup.kind == "datetime":
@@ -69,7 +83,12 @@ def _coerce(lookup: Lookup, value: Any, param: str) -> Any:
             return datetime.fromisoformat(str(value))
         except ValueError as exc:
             raise ValidationFailed({param: f"'{value}' is not an ISO-8601 date."}) from exc
-    return str(value)
+    text = str(value)
+    try:
+        check_text(text, f"The value of '{param}'")
+    except UnsafeInput as exc:
+        raise ValidationFailed({param: exc.message}) from exc
+    return text
 
 
 _COMPARISONS = {
@@ -125,6 +144,8 @@ def _json_logic(rule: Any, spec: ListSpec) -> Any:
 
 def _order(params: Mapping[str, str], spec: ListSpec, id_column: Any) -> list[Any]:
     terms = [t.strip() for t in (params.get("sort") or spec.default_sort).split(",") if t.strip()]
+    if len(terms) > MAX_SORT_TERMS:
+        raise ValidationFailed({"sort": f"At most {MAX_SORT_TERMS} sort keys are allowed."})
     order = []
     for term in terms:
         name = term.lstrip("-")
@@ -146,7 +167,13 @@ def apply_listing(query: Select, params: Mapping[str, str], spec: ListSpec, id_c
             lookup = spec.lookups[name]
             query = query.where(lookup.column == _coerce(lookup, value, name))
     terms = (params.get("search") or "").replace(",", " ").split()
+    if len(terms) > MAX_SEARCH_TERMS:
+        raise ValidationFailed({"search": f"At most {MAX_SEARCH_TERMS} search words are allowed."})
     for term in terms:
+        try:
+            check_text(term, "The search")
+        except UnsafeInput as exc:
+            raise ValidationFailed({"search": exc.message}) from exc
         needle = term.lower()
         query = query.where(
             or_(
@@ -157,10 +184,16 @@ def apply_listing(query: Select, params: Mapping[str, str], spec: ListSpec, id_c
             )
         )
     if raw_filter := params.get("filter"):
+        if len(raw_filter) > MAX_FILTER_CHARS:
+            raise ValidationFailed(
+                {"filter": f"A filter has at most {MAX_FILTER_CHARS} characters."}
+            )
         try:
-            rule = json.loads(raw_filter)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed({"filter": f"can't parse filter expression: {exc}"}) from exc
+            rule = load_json(raw_filter, "The filter")
+        except UnsafeInput as exc:
+            raise ValidationFailed(
+                {"filter": f"can't parse filter expression: {exc.message}"}
+            ) from exc
         if rule:
             query = query.where(_json_logic(rule, spec))
     return query.order_by(*_order(params, spec, id_column))

@@ -18,8 +18,10 @@
  * pass costing more than the transcode saves), the same choice the pixel path
  * makes with simplejpeg.
  */
+#ifndef ANNOTASK_FUZZ /* the fuzz harness (fuzz/) includes only the core below */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#endif
 
 #include <stdint.h>
 #include <setjmp.h>
@@ -49,10 +51,25 @@ static void on_message(j_common_ptr cinfo, int level) {
     if (level < 0) on_error(cinfo);
 }
 
+/* Largest coefficient magnitudes written. Baseline Huffman coding carries AC values
+ * below 2^10; DC values of an 8-bit image lie in [-1024, 1016], so a black block at
+ * quality 100 keeps its -1024. A real image never goes beyond: only a damaged or
+ * hostile file (coefficients up to 2^15, 16-bit quantization tables up to 65,535)
+ * does, and its values saturate here instead of overflowing (a DC difference that
+ * then needs 12 bits is refused by libjpeg with an error, never written). */
+#define AC_LIMIT 1023
+#define DC_LIMIT 1024
+/* A scale (16 fractional bits) below this keeps magnitude * scale + 2^15 inside
+ * int32 for every magnitude up to 2^15: 32768 * 65534 + 32768 < 2^31. */
+#define NARROW_SCALE_LIMIT 65535
+
 /* Rescale every coefficient of one component from `old` to `new` quantization.
  *
  * Fixed point (16 fractional bits) on magnitudes, rounding half away from zero as
- * libjpeg's quantizer does; written so that the compiler vectorizes the block loop. */
+ * libjpeg's quantizer does; written so that the compiler vectorizes the block loop.
+ * Lowering quality (every scale below 1.0, the usual case) takes the 32-bit loop;
+ * a table that scales some coefficient up by a factor near 1 or more takes a
+ * 64-bit one, so no product can overflow whatever the file's tables say. */
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 /* An AVX2 copy beside the baseline one, chosen at load time: the 32-bit multiplies
@@ -64,19 +81,40 @@ static void requantize_component(j_decompress_ptr src, jvirt_barray_ptr array,
                                  jpeg_component_info *comp, const JQUANT_TBL *old_table,
                                  const JQUANT_TBL *new_table) {
     int32_t scale[DCTSIZE2];
+    int64_t wide_scale[DCTSIZE2];
+    int32_t limit[DCTSIZE2];
+    int wide = 0;
     for (int k = 0; k < DCTSIZE2; k++) {
-        scale[k] = (int32_t)(((int64_t)old_table->quantval[k] << 16) / new_table->quantval[k]);
+        limit[k] = k == 0 ? DC_LIMIT : AC_LIMIT;
+        /* quantval is 16-bit and libjpeg refuses 0, so this is below 2^32. */
+        int64_t exact = ((int64_t)old_table->quantval[k] << 16) / new_table->quantval[k];
+        wide_scale[k] = exact;
+        if (exact >= NARROW_SCALE_LIMIT) wide = 1;
+        scale[k] = (int32_t)(exact < NARROW_SCALE_LIMIT ? exact : 0);
     }
     for (JDIMENSION row = 0; row < comp->height_in_blocks; row++) {
         JBLOCKARRAY rows = (*src->mem->access_virt_barray)((j_common_ptr)src, array, row, 1, TRUE);
         JCOEFPTR coef = rows[0][0];
         JDIMENSION count = comp->width_in_blocks;
-        for (JDIMENSION block = 0; block < count; block++, coef += DCTSIZE2) {
-            for (int k = 0; k < DCTSIZE2; k++) {
-                int32_t value = coef[k];
-                int32_t magnitude = value < 0 ? -value : value;
-                int32_t scaled = (magnitude * scale[k] + 32768) >> 16;
-                coef[k] = (JCOEF)(value < 0 ? -scaled : scaled);
+        if (!wide) {
+            for (JDIMENSION block = 0; block < count; block++, coef += DCTSIZE2) {
+                for (int k = 0; k < DCTSIZE2; k++) {
+                    int32_t value = coef[k];
+                    int32_t magnitude = value < 0 ? -value : value;
+                    int32_t scaled = (magnitude * scale[k] + 32768) >> 16;
+                    scaled = scaled < limit[k] ? scaled : limit[k];
+                    coef[k] = (JCOEF)(value < 0 ? -scaled : scaled);
+                }
+            }
+        } else {
+            for (JDIMENSION block = 0; block < count; block++, coef += DCTSIZE2) {
+                for (int k = 0; k < DCTSIZE2; k++) {
+                    int64_t value = coef[k];
+                    int64_t magnitude = value < 0 ? -value : value;
+                    int64_t scaled = (magnitude * wide_scale[k] + 32768) >> 16;
+                    scaled = scaled < limit[k] ? scaled : limit[k];
+                    coef[k] = (JCOEF)(value < 0 ? -scaled : scaled);
+                }
             }
         }
     }
@@ -136,6 +174,7 @@ static int transcode(const unsigned char *data, unsigned long size, int quality,
     return 0;
 }
 
+#ifndef ANNOTASK_FUZZ
 static PyObject *requantize(PyObject *self, PyObject *args) {
     Py_buffer view;
     int quality;
@@ -180,3 +219,4 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__jpeg_requantize(void) { return PyModule_Create(&module); }
+#endif /* ANNOTASK_FUZZ */

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import shutil
 import stat
 import tarfile
 import zipfile
@@ -64,6 +65,7 @@ class _Extraction:
         max_entries: int,
         max_total_bytes: int,
         max_ratio: float | None,
+        disk_reserve_bytes: int | None,
     ) -> None:
         self.label = f"Archive {archive.name}"
         self.dest = dest
@@ -72,6 +74,10 @@ class _Extraction:
         self.max_entries = max_entries
         self.max_total_bytes = max_total_bytes
         self.max_ratio = max_ratio
+        # What the disk can take, measured once: the extraction itself is what fills it.
+        self.disk_budget: int | None = None
+        if disk_reserve_bytes is not None:
+            self.disk_budget = max(shutil.disk_usage(dest).free - disk_reserve_bytes, 0)
         self.entries = 0
         self.declared = 0
         self.written = 0
@@ -90,6 +96,11 @@ class _Extraction:
         if total > self.max_total_bytes:
             limit = format_bytes(self.max_total_bytes)
             raise UnsafeInput(f"{self.label} expands to more than {limit}")
+        if self.disk_budget is not None and total > self.disk_budget:
+            raise UnsafeInput(
+                f"{self.label} expands to more than the server's free disk space allows "
+                f"({format_bytes(self.disk_budget)} after its reserve)"
+            )
         ratio = total / self.archive_size
         if self.max_ratio is not None and total > RATIO_FLOOR_BYTES and ratio > self.max_ratio:
             raise UnsafeInput(
@@ -284,6 +295,7 @@ def extract_archive(
     max_entries: int,
     max_total_bytes: int,
     max_ratio: float | None = None,
+    disk_reserve_bytes: int | None = None,
 ) -> list[Path]:
     """Extract ``archive`` into ``dest`` and return the regular files written, in order.
 
@@ -291,7 +303,11 @@ def extract_archive(
     links, devices, FIFOs, sparse or encrypted entries, duplicates, entries that
     would overwrite an existing file, more than ``max_entries`` entries, more than
     ``max_total_bytes`` uncompressed, or (if given) an expansion ratio above
-    ``max_ratio`` for archives over ``RATIO_FLOOR_BYTES``. ``__MACOSX/`` and
+    ``max_ratio`` for archives over ``RATIO_FLOOR_BYTES``, or (if
+    ``disk_reserve_bytes`` is given) more than the free space of ``dest``'s disk
+    minus that reserve. Declared sizes are checked before anything is written, and
+    the real bytes again before each chunk is written, so at most the limit ever
+    reaches the disk even when a header lies. ``__MACOSX/`` and
     ``.DS_Store`` entries are skipped. Files are written with mode 0644 whatever
     the archive says, so no setuid bits or odd permissions arrive from clients.
     """
@@ -305,7 +321,7 @@ def extract_archive(
     else:
         raise UnsafeInput(f"{archive.name} is not a supported archive (zip or tar)")
     dest.mkdir(parents=True, exist_ok=True)
-    job = _Extraction(archive, dest, max_entries, max_total_bytes, max_ratio)
+    job = _Extraction(archive, dest, max_entries, max_total_bytes, max_ratio, disk_reserve_bytes)
     try:
         with _readable_errors(job.label):
             extract(archive, job)

@@ -27,14 +27,23 @@ _FLAGS = {"forbid_dtd": True, "forbid_entities": True, "forbid_external": True}
 def _error(label: str, exc: Exception) -> UnsafeInput:
     if isinstance(exc, DefusedXmlException):
         return UnsafeInput(f"{label} uses a DTD or entities, which are not allowed")
+    if isinstance(exc, LookupError | ValueError):
+        # expat asks Python for the declared encoding: an unknown name is a
+        # LookupError, a multi-byte one (UTF-7, UTF-32, Shift-JIS...) a ValueError.
+        return UnsafeInput(f"{label} declares an unsupported encoding ({exc})")
     return UnsafeInput(f"{label} is not valid XML ({exc})")
+
+
+#: What parsing raises on bad input: forbidden constructs, malformed XML, and
+#: encodings expat cannot read.
+_PARSE_ERRORS = (DefusedXmlException, ParseError, LookupError, ValueError)
 
 
 def parse_xml(source: XmlSource, *, label: str = "XML document") -> ElementTree:
     """Parse a file path or binary file object into an ElementTree, safely."""
     try:
         return _safe.parse(source, **_FLAGS)
-    except (DefusedXmlException, ParseError) as exc:
+    except _PARSE_ERRORS as exc:
         raise _error(label, exc) from None
 
 
@@ -42,7 +51,7 @@ def parse_xml_string(data: bytes | str, *, label: str = "XML document") -> Eleme
     """Parse XML held in memory and return its root element, safely."""
     try:
         return _safe.fromstring(data, **_FLAGS)
-    except (DefusedXmlException, ParseError) as exc:
+    except _PARSE_ERRORS as exc:
         raise _error(label, exc) from None
 
 
@@ -58,5 +67,5 @@ def iterparse_xml(
     """
     try:
         yield from _safe.iterparse(source, events, **_FLAGS)
-    except (DefusedXmlException, ParseError) as exc:
+    except _PARSE_ERRORS as exc:
         raise _error(label, exc) from None

@@ -69,6 +69,7 @@ from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.sources import source_root
 from annotask.security.archives import extract_archive
 from annotask.security.errors import UnsafeInput
+from annotask.security.json_input import load_json
 from annotask.security.paths import safe_relative_name
 from annotask.services import Services
 
@@ -346,6 +347,8 @@ def _unpack(services: Services, archive: Path, what: str) -> Path:
             work,
             max_entries=settings.archive_max_entries,
             max_total_bytes=settings.archive_max_bytes,
+            max_ratio=settings.archive_max_ratio_annotations,
+            disk_reserve_bytes=settings.archive_disk_reserve_bytes,
         )
     except UnsafeInput as exc:
         raise ImportFailed(exc.message) from exc
@@ -357,9 +360,10 @@ def _read_json(root: Path, name: str, what: str = "task", where: str = "") -> An
     if not path.is_file():
         raise ImportFailed(f"This is not a {what} backup: {where}{name} is missing.")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFailed(f"{where}{name} is not valid JSON: {exc}") from exc
+        # The same limits as a JSON body: nesting, control characters, 64-bit integers.
+        return load_json(path.read_bytes(), f"{where}{name}")
+    except UnsafeInput as exc:
+        raise ImportFailed(exc.message) from exc
 
 
 @dataclass

@@ -285,6 +285,8 @@ def _dataset_images(services: Services, path: Path) -> tuple[Path, list[str]]:
             work,
             max_entries=settings.archive_max_entries,
             max_total_bytes=settings.archive_max_bytes,
+            max_ratio=settings.archive_max_ratio_annotations,
+            disk_reserve_bytes=settings.archive_disk_reserve_bytes,
         )
     except UnsafeInput as exc:
         raise ImportFailed(exc.message) from exc

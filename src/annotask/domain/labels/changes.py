@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from annotask.db.base import utcnow
@@ -31,6 +31,7 @@ from annotask.domain.annotations.rows import drop_attribute_values
 from annotask.domain.errors import Errors, ValidationFailed
 from annotask.domain.labels.colors import generate_color
 from annotask.domain.labels.parsing import (
+    MAX_LABELS,
     REQUIRED,
     LabelInput,
     field_path,
@@ -115,8 +116,28 @@ def _plan_label(
     return _LabelPlan(label, existing, name, new_type, attributes, deleted_attributes, sublabels)
 
 
+def _label_count(plans: list[_LabelPlan], untouched: Iterable[Label]) -> int:
+    """Labels (skeleton points included) the set would have after the change."""
+    total = sum(1 + len(label.sublabels) for label in untouched)
+    for plan in plans:
+        if plan.deleted:
+            continue
+        total += 1
+        if plan.existing is None:
+            total += len(plan.sublabels)
+        else:
+            total += len(plan.existing.sublabels)
+            total += sum(1 for sub in plan.sublabels if sub.existing is None)
+    return total
+
+
 def _plan(
-    owner_labels: list[Label], inputs: list[LabelInput], errors: Errors, *, creating: bool
+    owner_labels: list[Label],
+    inputs: list[LabelInput],
+    errors: Errors,
+    *,
+    creating: bool,
+    path: str = "labels",
 ) -> list[_LabelPlan]:
     by_id = {label.id: label for label in owner_labels}
     untouched = dict(by_id)
@@ -150,6 +171,10 @@ def _plan(
                 f"All label names must be unique: '{plan.name}' is used twice.",
             )
         seen.add(plan.name)
+    if _label_count(plans, untouched.values()) > MAX_LABELS:
+        errors.add(
+            path, f"A task or project has at most {MAX_LABELS} labels (skeleton points included)."
+        )
     return plans
 
 
@@ -158,7 +183,7 @@ def check_new_labels(raw: Any, errors: Errors, path: str = "labels") -> None:
     found = Errors()
     inputs = parse_labels(raw, path, found)
     if not found.items:
-        _plan([], inputs, found, creating=True)
+        _plan([], inputs, found, creating=True, path=path)
     for key, messages in found.items.items():
         for message in messages:
             errors.add(key, message)
@@ -167,8 +192,8 @@ def check_new_labels(raw: Any, errors: Errors, path: str = "labels") -> None:
 # ---- writing ----------------------------------------------------------------
 
 
-def _all_colors(db: Session, owner: LabelOwner) -> list[str]:
-    return [c for c in db.scalars(select(Label.color).where(owner_condition(owner))) if c]
+def _all_colors(db: Session, owner: LabelOwner) -> set[str]:
+    return {c.lower() for c in db.scalars(select(Label.color).where(owner_condition(owner))) if c}
 
 
 def _write_attributes(db: Session, label: Label, plan: _LabelPlan) -> None:
@@ -196,38 +221,62 @@ def _rewrite_svg(svg: str, sublabels: Iterable[Label]) -> str:
     return svg
 
 
-def _write_label(
-    db: Session, owner: LabelOwner, plan: _LabelPlan, used: list[str], parent: Label | None
-) -> Label:
-    label = plan.existing
-    if label is None:
-        label = Label(
-            name=plan.name,
-            type=plan.type,
-            svg="",
-            parent_id=parent.id if parent else None,
-            project_id=owner.id if isinstance(owner, Project) else None,
-            task_id=owner.id if isinstance(owner, Task) else None,
-        )
-        label.color = plan.input.color or generate_color(plan.name, used)
-        used.append(label.color)
-        db.add(label)
-        db.flush()
-    else:
-        label.name = plan.name
-        label.type = plan.type
-        if plan.input.color:
-            label.color = plan.input.color
-            used.append(label.color)
-    _write_attributes(db, label, plan)
-    for sub in plan.sublabels:
-        _write_label(db, owner, sub, used, label)
-    if plan.type == "skeleton" and (plan.input.svg is not None or plan.sublabels):
-        db.flush()
-        children = db.scalars(select(Label).where(Label.parent_id == label.id)).all()
-        svg = plan.input.svg if plan.input.svg is not None else label.svg
-        label.svg = _rewrite_svg(svg, children)
-    return label
+def _write_level(
+    db: Session, owner: LabelOwner, items: list[tuple[_LabelPlan, Label | None]], used: set[str]
+) -> None:
+    """Write one level of labels (top-level ones, then all their sublabels) in batches.
+
+    Every new label of the level goes in one bulk INSERT (multi-row batches),
+    attributes with the next flush: a set of 5,000 labels
+    costs a handful of statements, not one round trip per label, so the write
+    transaction (SQLite's database lock) is held briefly.
+    """
+    rows: list[dict[str, Any]] = []
+    for plan, parent in items:
+        label = plan.existing
+        if label is None:
+            color = plan.input.color or generate_color(plan.name, used)
+            used.add(color)
+            rows.append(
+                {
+                    "name": plan.name,
+                    "type": plan.type,
+                    "svg": "",
+                    "color": color,
+                    "parent_id": parent.id if parent else None,
+                    "project_id": owner.id if isinstance(owner, Project) else None,
+                    "task_id": owner.id if isinstance(owner, Task) else None,
+                }
+            )
+        else:
+            label.name = plan.name
+            label.type = plan.type
+            if plan.input.color:
+                label.color = plan.input.color
+                used.add(label.color)
+    db.flush()
+    # An ORM flush inserts rows of a self-referential table (sublabels point at labels)
+    # one by one; a bulk INSERT ... RETURNING sends them as multi-row batches. Their
+    # order is not promised, but (parent, name) is unique (the plan checked it).
+    created = {
+        (label.parent_id, label.name): label
+        for label in (db.scalars(insert(Label).returning(Label), rows).all() if rows else [])
+    }
+    labels = [
+        plan.existing or created[(parent.id if parent else None, plan.name)]
+        for plan, parent in items
+    ]
+    children: list[tuple[_LabelPlan, Label | None]] = []
+    for (plan, _), label in zip(items, labels, strict=True):
+        _write_attributes(db, label, plan)
+        children.extend((sub, label) for sub in plan.sublabels)
+    if children:
+        _write_level(db, owner, children, used)
+    for (plan, _), label in zip(items, labels, strict=True):
+        if plan.type == "skeleton" and (plan.input.svg is not None or plan.sublabels):
+            points = db.scalars(select(Label).where(Label.parent_id == label.id)).all()
+            svg = plan.input.svg if plan.input.svg is not None else label.svg
+            label.svg = _rewrite_svg(svg, points)
 
 
 def apply_labels(
@@ -243,16 +292,15 @@ def apply_labels(
     inputs = parse_labels(raw, path, errors)
     errors.raise_if_any()
     existing = [] if creating else top_level_labels(db, owner)
-    plans = _plan(existing, inputs, errors, creating=creating)
+    plans = _plan(existing, inputs, errors, creating=creating, path=path)
     errors.raise_if_any()
     for plan in plans:
         if plan.deleted and plan.existing is not None:
             db.delete(plan.existing)
     db.flush()
-    used = _all_colors(db, owner)
-    for plan in plans:
-        if not plan.deleted:
-            _write_label(db, owner, plan, used, None)
+    _write_level(
+        db, owner, [(plan, None) for plan in plans if not plan.deleted], _all_colors(db, owner)
+    )
     if not creating:
         _touch(owner)
     db.flush()
@@ -280,9 +328,9 @@ def update_single_label(db: Session, label: Label, raw: Any) -> Label:
     errors.raise_if_any()
     assert parsed is not None
     owner = _owner_of(db, label)
-    plans = _plan(top_level_labels(db, owner), [parsed], errors, creating=False)
+    plans = _plan(top_level_labels(db, owner), [parsed], errors, creating=False, path="sublabels")
     errors.raise_if_any()
-    _write_label(db, owner, plans[0], _all_colors(db, owner), None)
+    _write_level(db, owner, [(plans[0], None)], _all_colors(db, owner))
     _touch(owner)
     db.flush()
     db.expire_all()

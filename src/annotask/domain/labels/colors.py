@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Set
 from hashlib import blake2s
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -40,7 +40,9 @@ def generate_color(name: str, used: Collection[str]) -> str:
     As CVAT does: a colour from a 3-byte BLAKE2s hash of the normalised name,
     then tints and shades of it when taken; beyond that, further hashes.
     """
-    taken = {color.lower() for color in used}
+    # A set is taken as it is (lower-case colours): the caller keeps one for a whole
+    # label set, so naming 5,000 labels does not rebuild it 5,000 times.
+    taken = used if isinstance(used, Set) else {color.lower() for color in used}
     normalized = _normalize_name(name).encode()
     digest = int.from_bytes(blake2s(normalized, digest_size=3).digest(), "big")
     base = _color_from_index(digest)

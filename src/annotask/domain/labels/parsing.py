@@ -30,6 +30,13 @@ LABEL_TYPES = (
 INPUT_TYPES = ("checkbox", "radio", "number", "text", "select")
 NAME_MAX = 64
 MAX_ID = 2**31 - 1
+#: Most labels of one task or project, skeleton points included: LVIS has 1,203, and
+#: the cap keeps one request's label work (and its write transaction) bounded.
+MAX_LABELS = 5000
+#: Most attributes of one label.
+MAX_ATTRIBUTES = 256
+#: Most values of one attribute (a select or radio list).
+MAX_VALUES = 1000
 
 LABEL_KEYS = frozenset({"id", "name", "color", "attributes", "deleted", "type", "svg", "sublabels"})
 SUBLABEL_KEYS = frozenset({"id", "name", "color", "attributes", "type"})
@@ -145,7 +152,9 @@ def parse_attribute(raw: Any, path: str, errors: Errors) -> AttributeInput | Non
     else:
         attr.input_type = input_type
     values = _list(data, "values", path, errors)
-    if values is not None:
+    if values is not None and len(values) > MAX_VALUES:
+        errors.add(field_path(path, "values"), f"An attribute has at most {MAX_VALUES} values.")
+    elif values is not None:
         if all(isinstance(v, str) for v in values):
             attr.values = values
         else:
@@ -177,11 +186,20 @@ def parse_label(
     else:
         label.type = label_type
     label.svg = _str(data, "svg", path, errors)
-    for index, item in enumerate(_list(data, "attributes", path, errors) or []):
+    attributes = _list(data, "attributes", path, errors) or []
+    if len(attributes) > MAX_ATTRIBUTES:
+        errors.add(
+            field_path(path, "attributes"), f"A label has at most {MAX_ATTRIBUTES} attributes."
+        )
+        attributes = []
+    for index, item in enumerate(attributes):
         attr = parse_attribute(item, f"{field_path(path, 'attributes')}[{index}]", errors)
         if attr is not None:
             label.attributes.append(attr)
     sublabels = _list(data, "sublabels", path, errors)
+    if sublabels is not None and len(sublabels) > MAX_LABELS:
+        errors.add(field_path(path, "sublabels"), f"At most {MAX_LABELS} labels are allowed.")
+        sublabels = None
     if sublabels is not None:
         label.sublabels = []
         for index, item in enumerate(sublabels):
@@ -199,6 +217,10 @@ def parse_labels(raw: Any, path: str, errors: Errors) -> list[LabelInput]:
     """A ``labels`` list from a task or project body; types only, violations go to ``errors``."""
     if not isinstance(raw, list):
         errors.add(path, "Expected a list of labels.")
+        return []
+    if len(raw) > MAX_LABELS:
+        # Refused before looking at each one: parsing costs time too.
+        errors.add(path, f"A task or project has at most {MAX_LABELS} labels.")
         return []
     labels = [parse_label(item, f"{path}[{i}]", errors) for i, item in enumerate(raw)]
     return [label for label in labels if label is not None]

@@ -22,6 +22,10 @@ NOT_SUPPORTED = {
     "storage": "Cloud storages are not supported yet: use storage 'local' or 'share'.",
 }
 
+#: Frame numbers and sizes are 32-bit columns; larger values are refused here
+#: rather than by the database.
+MAX_INT32 = 2**31 - 1
+
 SortingMethod = Literal["lexicographical", "natural", "predefined", "random"]
 
 
@@ -35,9 +39,9 @@ class DataParams(LenientModel):
     copy_data: bool = False
     storage_method: Literal["cache", "file_system"] | None = None
     storage: Literal["local", "share", "cloud_storage"] | None = None
-    chunk_size: int | None = Field(default=None, ge=1)
-    start_frame: int = Field(default=0, ge=0)
-    stop_frame: int | None = Field(default=None, ge=0)
+    chunk_size: int | None = Field(default=None, ge=1, le=MAX_INT32)
+    start_frame: int = Field(default=0, ge=0, le=MAX_INT32)
+    stop_frame: int | None = Field(default=None, ge=0, le=MAX_INT32)
     frame_filter: str = Field(default="", max_length=256)
     sorting_method: SortingMethod = "lexicographical"
     server_files: list[str] = Field(default_factory=list)
@@ -53,7 +57,7 @@ class DataParams(LenientModel):
     # Filled by the server: the staged client file names, in arrival order.
     client_files: list[str] = Field(default_factory=list)
     # Seed for ``random`` sorting, chosen once so a re-run orders the same way.
-    random_seed: int | None = None
+    random_seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
     @field_validator("cloud_storage_id", "validation_params")
     @classmethod

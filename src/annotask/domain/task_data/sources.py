@@ -188,6 +188,8 @@ def _extract_archives(
             dest,
             max_entries=settings.archive_max_entries,
             max_total_bytes=settings.archive_max_bytes,
+            max_ratio=settings.archive_max_ratio_media,
+            disk_reserve_bytes=settings.archive_disk_reserve_bytes,
         )
         files.extend(p.relative_to(layout.raw).as_posix() for p in written)
         if collected.root == layout.raw:
