@@ -165,7 +165,8 @@ export class AnnotationCanvas {
 
   down(event) {
     if (event.button !== 0 || this.gesture) return;
-    event.preventDefault();
+    event.preventDefault(); // no text selection or image drag; so move the focus here ourselves
+    this.box.focus({ preventScroll: true }); // shortcuts work again after a select or the Frame box
     const start = this.point(event);
     if (this.drawing) {
       const node = svg('rect', { class: 'annot-draft', 'vector-effect': 'non-scaling-stroke', x: start[0], y: start[1], width: 0, height: 0 });
