@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.ui.test_annotation_view import (
     CAR_ATTRIBUTES,
     make_job,
+    objects,
     open_job,
     to_screen,
     wait_image,
@@ -48,3 +49,16 @@ def test_shortcuts_work_again_after_the_label_select_and_the_frame_box(page, job
     expect(page.get_by_role("button", name="Rectangle", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
+
+
+def test_screenshot_probe(page, api, job):
+    from tests.ui.test_annotation_view import put_shapes, rectangle
+
+    car = job["labels"]["car"]
+    put_shapes(api, job["id"], [rectangle(0, car["id"], [20, 20, 100, 80])])
+    open_job(page, job["id"])
+    objects(page).first.click()
+    page.screenshot(path="/tmp/h10-1280.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(300)
+    page.screenshot(path="/tmp/h10-1920.png")

@@ -167,8 +167,11 @@ def test_draw_a_rectangle_and_save(page, api, job):
     assert sorted((a["spec_id"], a["value"]) for a in shape["attributes"]) == sorted(
         [(specs["color"], "blue"), (specs["parked"], "false")]
     )
-    # A click (no drag) in draw mode draws nothing; clamped to the image when dragged out.
+    # A click (no drag) in draw mode starts a two-click rectangle; a second click at the
+    # same place draws nothing. Clamped to the image when dragged out.
     draw(page, [100, 100, 100.5, 100.5])
+    expect(page.locator("#status")).to_contain_text("opposite corner")
+    page.mouse.click(*to_screen(page, 100.5, 100.5))
     expect(page.locator("#status")).to_contain_text("too small")
     draw(page, [250, 180, 400, 400])
     save(page)
