@@ -4,14 +4,22 @@ attributes; what was saved is read back through the REST API."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.ui.test_annotation_view import (
     CAR_ATTRIBUTES,
+    assert_close,
+    drag,
     make_job,
     objects,
     open_job,
+    put_shapes,
+    rectangle,
+    save,
+    saved,
     to_screen,
     wait_image,
 )
@@ -51,14 +59,203 @@ def test_shortcuts_work_again_after_the_label_select_and_the_frame_box(page, job
     )
 
 
-def test_screenshot_probe(page, api, job):
-    from tests.ui.test_annotation_view import put_shapes, rectangle
+def center_of(page: Page, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
+
+def drag_screen(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=6)
+    page.mouse.up()
+
+
+def image_box(page: Page) -> dict:
+    box = page.locator("#frame-image").bounding_box()
+    assert box is not None
+    return box
+
+
+def tool(page: Page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def only_shape(api, job_id: int) -> dict:
+    shapes = saved(api, job_id)["shapes"]
+    assert len(shapes) == 1, shapes
+    return shapes[0]
+
+
+def test_the_view_owns_undo_and_redo_even_in_the_frame_box(page, job):
+    open_job(page, job["id"])
+    page.keyboard.press("n")
+    drag(page, (40, 30), (200, 150))
+    expect(objects(page)).to_have_count(1)
+    frame = page.locator("#frame-number")
+    frame.fill("1")  # typed, not yet applied: the browser's undo would clear it
+    frame.press("Control+z")
+    expect(objects(page)).to_have_count(0)
+    expect(frame).to_have_value("1")
+    expect(page.locator("#modified")).to_be_hidden()  # back to what was loaded
+    frame.press("Control+Shift+z")
+    expect(objects(page)).to_have_count(1)
+    expect(page.locator("#modified")).to_be_visible()
+    frame.press("Control+z")
+    expect(objects(page)).to_have_count(0)
+    frame.press("Control+y")
+    expect(objects(page)).to_have_count(1)
+    expect(frame).to_have_value("1")
+
+
+def test_zoom_with_the_wheel_and_buttons_pan_by_dragging_and_fit(page, job):
+    open_job(page, job["id"])
+    fitted = image_box(page)
+    # At 1280x900 the frame gets most of the window.
+    assert fitted["height"] >= 500 or fitted["width"] >= 850, fitted
+    # The wheel zooms in at the pointer: the image point under it stays put.
+    anchor = to_screen(page, 100, 80)
+    level = page.locator("#zoom-level").inner_text()
+    page.mouse.move(*anchor)
+    page.mouse.wheel(0, -300)
+    expect(page.locator("#zoom-level")).not_to_have_text(level)
+    zoomed = image_box(page)
+    assert zoomed["width"] > fitted["width"] * 1.3
+    after = to_screen(page, 100, 80)
+    assert abs(after[0] - anchor[0]) < 3 and abs(after[1] - anchor[1]) < 3
+    # A drag on empty space pans.
+    drag_screen(page, anchor, (anchor[0] + 60, anchor[1] + 40))
+    panned = image_box(page)
+    assert abs(panned["x"] - zoomed["x"] - 60) < 3 and abs(panned["y"] - zoomed["y"] - 40) < 3
+    page.get_by_role("button", name="Zoom out").click()
+    assert image_box(page)["width"] < panned["width"]
+    page.get_by_role("button", name="Zoom in").click()
+    page.get_by_role("button", name="Fit").click()
+    back = image_box(page)
+    assert abs(back["x"] - fitted["x"]) < 2 and abs(back["width"] - fitted["width"]) < 2
+    # Brightness and contrast filter the image; the quality switch reloads it.
+    page.get_by_label("Brightness").fill("150")
+    expect(page.locator("#frame-image")).to_have_css("filter", "brightness(1.5) contrast(1)")
+    page.get_by_label("Quality").select_option("original")
+    expect(page.locator("#frame-image")).to_have_attribute("src", re.compile("quality=original"))
+    wait_image(page)
+
+
+def test_a_polygon_drawn_by_clicks_edited_undone_and_saved(page, api, job):
+    open_job(page, job["id"])
+    tool(page, "Polygon").click()
+    for x, y in [(20, 20), (120, 20), (120, 100), (20, 100)]:
+        page.mouse.click(*to_screen(page, x, y))
+    page.keyboard.press("n")
+    expect(objects(page)).to_have_count(1)
+    expect(objects(page).first).to_contain_text("polygon")
+    # Drag vertex 2 to (150, 130); pull a vertex out of the middle of edge 0.
+    drag_screen(page, center_of(page, '[data-handle="v2"]'), to_screen(page, 150, 130))
+    drag_screen(page, center_of(page, '[data-handle="m0"]'), to_screen(page, 70, 5))
+    # Alt+click removes vertex 4 (the old (20, 100)).
+    page.keyboard.down("Alt")
+    page.mouse.click(*center_of(page, '[data-handle="v4"]'))
+    page.keyboard.up("Alt")
+    expect(page.locator('[data-handle^="v"]')).to_have_count(4)
+    page.keyboard.press("Control+z")  # the vertex comes back
+    expect(page.locator('[data-handle^="v"]')).to_have_count(5)
+    save(page)
+    shape = only_shape(api, job["id"])
+    assert shape["type"] == "polygon"
+    assert_close(shape["points"], [20, 20, 70, 5, 120, 20, 150, 130, 20, 100])
+
+    page.reload()
+    expect(page.locator("#main[data-ready='1']")).to_be_attached()
+    expect(objects(page)).to_have_count(1)
+    # A double click finishes a polyline; too few points for a polygon draws nothing.
+    tool(page, "Polyline").click()
+    page.mouse.click(*to_screen(page, 200, 200))
+    page.mouse.dblclick(*to_screen(page, 300, 220))
+    expect(objects(page)).to_have_count(2)
+    tool(page, "Polygon").click()
+    page.mouse.click(*to_screen(page, 200, 30))
+    page.keyboard.press("n")
+    expect(page.locator("#status")).to_contain_text("Too few points")
+    tool(page, "Points").click()
+    page.mouse.click(*to_screen(page, 250, 50))
+    page.mouse.click(*to_screen(page, 260, 60))
+    page.keyboard.press("n")
+    tool(page, "Ellipse").click()
+    drag(page, (200, 120), (260, 160))
+    expect(objects(page)).to_have_count(4)
+    save(page)
+    shapes = {s["type"]: s for s in saved(api, job["id"])["shapes"]}
+    assert set(shapes) == {"polygon", "polyline", "points", "ellipse"}
+    assert_close(shapes["polyline"]["points"], [200, 200, 300, 220])
+    assert_close(shapes["points"]["points"], [250, 50, 260, 60])
+    assert_close(shapes["ellipse"]["points"], [230, 140, 260, 120])
+
+
+def test_a_rectangle_by_two_clicks_resized_rotated_and_moved(page, api, job):
+    open_job(page, job["id"])
+    page.keyboard.press("n")
+    page.mouse.click(*to_screen(page, 40, 40))
+    expect(page.locator("#status")).to_contain_text("opposite corner")
+    page.mouse.click(*to_screen(page, 140, 100))
+    expect(objects(page)).to_have_count(1)
+    # Resize by the bottom-right corner, then by the left edge.
+    drag_screen(page, center_of(page, '[data-handle="se"]'), to_screen(page, 180, 120))
+    drag_screen(page, center_of(page, '[data-handle="w"]'), to_screen(page, 20, 80))
+    save(page)
+    assert_close(only_shape(api, job["id"])["points"], [20, 40, 180, 120])
+    # Rotate: the handle above the top edge dragged to the right of the centre (90°).
+    drag_screen(page, center_of(page, '[data-handle="rotate"]'), to_screen(page, 300, 80))
+    save(page)
+    shape = only_shape(api, job["id"])
+    assert abs(shape["rotation"] - 90) < 2, shape["rotation"]
+    assert_close(shape["points"], [20, 40, 180, 120])
+    page.keyboard.press("Control+z")
+    save(page)
+    assert only_shape(api, job["id"])["rotation"] == 0
+
+
+def test_attributes_flags_order_copy_paste_lock_and_hide(page, api, job):
     car = job["labels"]["car"]
-    put_shapes(api, job["id"], [rectangle(0, car["id"], [20, 20, 100, 80])])
+    specs = {spec["name"]: spec["id"] for spec in car["attributes"]}
+    put_shapes(
+        api,
+        job["id"],
+        [rectangle(0, car["id"], [20, 20, 100, 80]), rectangle(0, car["id"], [60, 40, 160, 120])],
+    )
     open_job(page, job["id"])
     objects(page).first.click()
-    page.screenshot(path="/tmp/h10-1280.png")
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    page.wait_for_timeout(300)
-    page.screenshot(path="/tmp/h10-1920.png")
+    panel = page.locator("#object-panel")
+    expect(panel).to_contain_text("immutable")
+    panel.get_by_label("color").select_option("red")
+    panel.get_by_label("parked").check()
+    page.locator("#stage").focus()
+    page.keyboard.press("q")
+    page.keyboard.press("=")
+    expect(panel.get_by_role("button", name="Occluded")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(objects(page)).to_have_count(3)
+    page.keyboard.press("Control+z")  # the paste
+    page.keyboard.press("Control+z")  # the z-order
+    page.keyboard.press("Control+Shift+z")
+    expect(objects(page)).to_have_count(2)
+    save(page)
+    first = next(s for s in saved(api, job["id"])["shapes"] if s["points"][0] == 20)
+    assert first["occluded"] is True
+    assert first["z_order"] == 1
+    assert sorted((a["spec_id"], a["value"]) for a in first["attributes"]) == sorted(
+        [(specs["color"], "red"), (specs["parked"], "true")]
+    )
+    # Locked: a drag does not move it; hidden: not drawn, still listed.
+    page.keyboard.press("l")
+    drag(page, (40, 30), (80, 60))
+    expect(page.locator("#modified")).to_be_hidden()
+    page.keyboard.press("h")
+    expect(page.locator(f'.annot-shapes [data-key="{first_key(page)}"]')).to_have_count(0)
+    expect(objects(page)).to_have_count(2)
+    expect(objects(page).first).to_contain_text("hidden")
+
+
+def first_key(page: Page) -> str:
+    return objects(page).first.get_attribute("data-key") or ""
