@@ -259,3 +259,58 @@ def test_attributes_flags_order_copy_paste_lock_and_hide(page, api, job):
 
 def first_key(page: Page) -> str:
     return objects(page).first.get_attribute("data-key") or ""
+
+
+ALL_WIDGETS = [
+    {"name": "kind", "mutable": False, "input_type": "radio", "values": ["sedan", "van"]},
+    {"name": "note", "mutable": True, "input_type": "text", "values": ["none"]},
+    {"name": "speed", "mutable": True, "input_type": "number", "values": ["0", "120", "5"]},
+]
+
+
+def test_radio_text_and_number_attributes(page, api, share_dir):
+    job = make_job(api, share_dir, [{"name": "truck", "attributes": ALL_WIDGETS}])
+    truck = job["labels"]["truck"]
+    specs = {spec["name"]: spec["id"] for spec in truck["attributes"]}
+    open_job(page, job["id"])
+    page.keyboard.press("n")
+    drag(page, (40, 30), (200, 150))
+    panel = page.locator("#object-panel")
+    expect(panel.get_by_label("sedan")).to_be_checked()  # the first value by default
+    expect(panel.get_by_label("note")).to_have_value("none")
+    expect(panel.get_by_label("speed")).to_have_value("0")
+    panel.get_by_label("van").check()
+    panel.get_by_label("note").fill("dented door")
+    panel.get_by_label("note").press("Tab")
+    panel.get_by_label("speed").fill("500")  # out of bounds: refused
+    panel.get_by_label("speed").press("Tab")
+    expect(panel.get_by_label("speed")).to_have_value("0")
+    panel.get_by_label("speed").fill("55")
+    panel.get_by_label("speed").press("Tab")
+    expect(objects(page).first).to_contain_text("speed: 55")
+    save(page)
+    values = {a["spec_id"]: a["value"] for a in only_shape(api, job["id"])["attributes"]}
+    assert values == {specs["kind"]: "van", specs["note"]: "dented door", specs["speed"]: "55"}
+    page.keyboard.press("Control+z")  # the speed again
+    expect(panel.get_by_label("speed")).to_have_value("0")
+
+
+def test_cuboids_and_masks_are_read_only_and_saved_back_unchanged(page, api, job):
+    car = job["labels"]["car"]
+    cuboid = {**rectangle(0, car["id"], [float(v) for v in range(10, 26)]), "type": "cuboid"}
+    mask = {**rectangle(0, car["id"], [0, 4, 200, 150, 201, 151]), "type": "mask"}
+    put_shapes(api, job["id"], [cuboid, mask, rectangle(0, car["id"], [20, 20, 100, 80])])
+    before = {s["type"]: s for s in saved(api, job["id"])["shapes"]}
+    open_job(page, job["id"])
+    expect(objects(page)).to_have_count(3)
+    expect(objects(page).filter(has_text="cuboid")).to_contain_text("read-only")
+    objects(page).filter(has_text="mask").click()
+    expect(page.locator("[data-handle]")).to_have_count(0)  # no handles to edit it
+    expect(page.get_by_role("button", name="Delete shape")).to_be_disabled()
+    objects(page).filter(has_text="rectangle").click()
+    drag(page, (60, 50), (70, 60))
+    save(page)
+    after = {s["type"]: s for s in saved(api, job["id"])["shapes"]}
+    for kind in ("cuboid", "mask"):
+        assert after[kind]["points"] == before[kind]["points"]
+    assert_close(after["rectangle"]["points"], [30, 30, 110, 90])
