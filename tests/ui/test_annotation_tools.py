@@ -314,3 +314,39 @@ def test_cuboids_and_masks_are_read_only_and_saved_back_unchanged(page, api, job
     for kind in ("cuboid", "mask"):
         assert after[kind]["points"] == before[kind]["points"]
     assert_close(after["rectangle"]["points"], [30, 30, 110, 90])
+
+
+def test_objects_sidebar_tab_between_objects_and_the_help_dialog(page, api, job):
+    car, person = job["labels"]["car"], job["labels"]["person"]
+    put_shapes(
+        api,
+        job["id"],
+        [
+            rectangle(0, car["id"], [20, 20, 100, 80]),
+            rectangle(0, person["id"], [150, 100, 250, 200]),
+        ],
+    )
+    open_job(page, job["id"])
+    selected = page.locator("#objects .annot-object[aria-pressed='true']")
+    # Hovering a shape marks its row; the filter shows one label's objects.
+    page.mouse.move(*to_screen(page, 200, 150))
+    expect(page.locator("#objects .annot-object.hovered")).to_contain_text("person")
+    page.get_by_label("Objects shown").select_option(str(person["id"]))
+    expect(objects(page)).to_have_count(1)
+    page.get_by_label("Objects shown").select_option("")
+    # Tab on the image goes from object to object, then on out of the image.
+    page.locator("#stage").focus()
+    page.keyboard.press("Tab")
+    expect(selected).to_contain_text("car")
+    page.keyboard.press("Tab")
+    expect(selected).to_contain_text("person")
+    page.keyboard.press("Shift+Tab")
+    expect(selected).to_contain_text("car")
+    page.keyboard.press("Escape")
+    expect(selected).to_have_count(0)
+    page.keyboard.press("F1")
+    help_dialog = page.get_by_role("dialog", name="Keyboard and mouse")
+    expect(help_dialog).to_be_visible()
+    expect(help_dialog).to_contain_text("Ctrl+Shift+Z")
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
