@@ -350,3 +350,32 @@ def test_objects_sidebar_tab_between_objects_and_the_help_dialog(page, api, job)
     expect(help_dialog).to_contain_text("Ctrl+Shift+Z")
     page.keyboard.press("Escape")
     expect(help_dialog).to_be_hidden()
+
+
+def test_frame_tags_added_removed_undone_and_saved(page, api, job):
+    car, person = job["labels"]["car"], job["labels"]["person"]
+    open_job(page, job["id"])
+    tags = page.locator("#tags .annot-tag")
+    page.get_by_label("Tag to add").select_option(str(car["id"]))
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_label("Tag to add").select_option(str(person["id"]))
+    page.get_by_role("button", name="Add tag").click()
+    expect(tags).to_have_text(["car×", "person×"])
+    page.get_by_role("button", name="Remove tag car").click()
+    expect(tags).to_have_count(1)
+    page.keyboard.press("Control+z")
+    expect(tags).to_have_count(2)
+    page.keyboard.press("f")
+    expect(tags).to_have_count(0)  # tags belong to their frame
+    page.keyboard.press("d")
+    save(page)
+    stored = saved(api, job["id"])["tags"]
+    assert sorted((t["frame"], t["label_id"]) for t in stored) == [
+        (0, car["id"]),
+        (0, person["id"]),
+    ]
+    car_tag = next(t for t in stored if t["label_id"] == car["id"])
+    specs = {spec["name"]: spec["id"] for spec in car["attributes"]}
+    assert sorted((a["spec_id"], a["value"]) for a in car_tag["attributes"]) == sorted(
+        [(specs["color"], "blue"), (specs["parked"], "false")]
+    )

@@ -10,6 +10,7 @@ import { translate } from './geometry.js';
 import { TOOLS, isEditableType } from './shapes/index.js';
 
 const DRAWABLE_TYPES = new Set(['any', ...TOOLS.keys()]);
+const TAG_TYPES = new Set(['any', 'tag']);
 const PASTE_OFFSET = 10;
 
 export class Editor {
@@ -24,6 +25,7 @@ export class Editor {
       for (const sub of label.sublabels || []) this.labels.set(sub.id, sub);
     }
     this.drawable = labels.filter((label) => label.parent_id == null && DRAWABLE_TYPES.has(label.type || 'any'));
+    this.taggable = labels.filter((label) => label.parent_id == null && TAG_TYPES.has(label.type || 'any'));
     this.canvas = canvas;
     this.status = status;
     this.onModified = onModified;
@@ -168,6 +170,7 @@ export class Editor {
     if (this.selected && !items.some((item) => item.key === selectedKey)) this.selected = null;
     this.canvas.render(items, this.selected ? selectedKey : null);
     this.renderList(items);
+    this.renderTags();
     this.renderPanel();
     this.onModified();
   }
@@ -221,6 +224,38 @@ export class Editor {
     $('#object-title').textContent = `${this.labelName(object.label_id)} · ${object.type || 'track'}${object.id != null ? ` #${object.id}` : ' (new)'}`;
     const rows = attributeRows(object, label, (specId, value) => this.setAttribute(specId, value), { disabled: !this.canEdit(object) });
     clear($('#attributes')).append(...(rows.length ? rows : [h('p', { class: 'muted', text: 'This label has no attributes.' })]));
+  }
+
+  /** The frame's tags (frame-level labels), each with a remove button. */
+  renderTags() {
+    const tags = this.data.tags.filter((tag) => tag.frame === this.frame);
+    const list = clear($('#tags'));
+    for (const tag of tags) {
+      const name = this.labelName(tag.label_id);
+      list.append(h('li', { class: 'annot-tag' },
+        h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': this.labelColor(tag.label_id) } }),
+        h('span', { class: 'annot-tag-name', text: name }),
+        h('button', { type: 'button', class: 'small ghost', 'aria-label': `Remove tag ${name}`, text: '×', onClick: () => this.removeTag(tag) })));
+    }
+    $('#tags-empty').hidden = tags.length > 0;
+  }
+
+  addTag(labelId) {
+    if (!this.taggable.some((label) => label.id === labelId)) return;
+    if (this.data.tags.some((tag) => tag.frame === this.frame && tag.label_id === labelId)) {
+      this.status(`The frame already has the tag “${this.labelName(labelId)}”.`, 'error');
+      return;
+    }
+    const tag = { frame: this.frame, label_id: labelId, group: 0, source: 'manual', attributes: defaultAttributes(this.labels.get(labelId)) };
+    this.history.record(this.data.tags, tag, `Tag “${this.labelName(labelId)}” added`, { create: true });
+    this.render();
+    this.status(`Tag “${this.labelName(labelId)}” added.`);
+  }
+
+  removeTag(tag) {
+    this.history.record(this.data.tags, tag, `Tag “${this.labelName(tag.label_id)}” removed`, { remove: true });
+    this.render();
+    this.status(`Tag “${this.labelName(tag.label_id)}” removed.`);
   }
 
   // ---- selection --------------------------------------------------------------------------------
@@ -387,9 +422,9 @@ export class Editor {
       return;
     }
     const object = command.object;
-    const present = this.data.shapes.includes(object);
+    const present = command.list.includes(object);
     if (present && object.frame !== this.frame) this.showFrame(object.frame);
-    this.selected = present ? object : null;
+    this.selected = present && command.list === this.data.shapes ? object : null;
     this.render();
     this.status(`${verb}: ${command.title}.`);
   }

@@ -93,6 +93,9 @@ function renderTools() {
   const filter = $('#label-filter');
   clear(filter).append(h('option', { value: '', text: 'All labels' }),
     ...[...editor.labels.values()].filter((l) => l.parent_id == null).map((label) => h('option', { value: String(label.id), text: label.name })));
+  const tagSelect = $('#tag-label');
+  clear(tagSelect).append(...editor.taggable.map((label) => h('option', { value: String(label.id), text: label.name })));
+  tagSelect.disabled = $('#add-tag').disabled = !editor.taggable.length;
   editor.onLabelShown();
 }
 
@@ -292,6 +295,7 @@ function wire() {
   $('#toggle-hide').addEventListener('click', () => editor.toggleLocal('hidden'));
   $('#to-front').addEventListener('click', () => editor.zOrder(1));
   $('#to-back').addEventListener('click', () => editor.zOrder(-1));
+  $('#add-tag').addEventListener('click', () => editor.addTag(Number($('#tag-label').value)));
   $('#help-open').addEventListener('click', () => $('#help').showModal());
   $('#help-close').addEventListener('click', () => $('#help').close());
   $('#save').addEventListener('click', save);
