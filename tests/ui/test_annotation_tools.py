@@ -4,7 +4,9 @@ attributes; what was saved is read back through the REST API."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -379,3 +381,38 @@ def test_frame_tags_added_removed_undone_and_saved(page, api, job):
     assert sorted((a["spec_id"], a["value"]) for a in car_tag["attributes"]) == sorted(
         [(specs["color"], "blue"), (specs["parked"], "false")]
     )
+
+
+def test_a_view_with_polygons_attributes_and_zoom(page, api, share_dir, tmp_path):
+    """The README's picture of the view. ``ANNOTASK_SCREENSHOTS=1`` saves it to
+    docs/screenshots/annotation-view.jpg (the explicit command); otherwise it goes to
+    a temporary directory, and the test still checks what the picture shows."""
+    job = make_job(
+        api,
+        share_dir,
+        [
+            {"name": "car", "color": "#e53935", "attributes": CAR_ATTRIBUTES},
+            {"name": "person", "color": "#1e88e5"},
+        ],
+    )
+    car, person = job["labels"]["car"], job["labels"]["person"]
+    polygon = {
+        **rectangle(0, car["id"], [30, 150, 90, 120, 150, 135, 160, 190, 40, 200]),
+        "type": "polygon",
+    }
+    line = {**rectangle(0, person["id"], [180, 40, 220, 90, 260, 70, 300, 120]), "type": "polyline"}
+    put_shapes(api, job["id"], [polygon, line, rectangle(0, person["id"], [200, 140, 260, 230])])
+    open_job(page, job["id"])
+    page.mouse.move(*to_screen(page, 100, 160))
+    page.mouse.wheel(0, -200)
+    objects(page).first.click()
+    expect(page.locator('[data-handle^="v"]')).to_have_count(5)
+    expect(page.locator("#object-panel")).to_contain_text("color")
+    page.locator("#stage").focus()
+    page.mouse.move(0, 0)
+    directory = tmp_path
+    if os.environ.get("ANNOTASK_SCREENSHOTS") == "1":
+        directory = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    path = directory / "annotation-view.jpg"
+    page.screenshot(path=str(path), type="jpeg", quality=85, animations="disabled", caret="hide")
+    assert 0 < path.stat().st_size < 300_000
