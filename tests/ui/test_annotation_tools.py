@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.annotations_api.test_imports import export, member
 from tests.ui.test_annotation_view import (
     CAR_ATTRIBUTES,
     assert_close,
@@ -192,6 +194,26 @@ def test_a_polygon_drawn_by_clicks_edited_undone_and_saved(page, api, job):
     assert_close(shapes["polyline"]["points"], [200, 200, 300, 220])
     assert_close(shapes["points"]["points"], [250, 50, 260, 60])
     assert_close(shapes["ellipse"]["points"], [230, 140, 260, 120])
+
+    # The task's CVAT XML export has them with the same coordinates.
+    xml = member(export(api, job["task_id"], "CVAT for images 1.1"), "annotations.xml")
+    image = ElementTree.fromstring(xml).find("image[@id='0']")
+    assert image is not None
+    for kind in ("polygon", "polyline", "points"):
+        element = image.find(kind)
+        assert element is not None, kind
+        exported = [
+            float(v) for pair in element.get("points", "").split(";") for v in pair.split(",")
+        ]
+        assert_close(exported, shapes[kind]["points"], 0.01)
+    ellipse = image.find("ellipse")
+    assert ellipse is not None
+    cx, cy, x, y = shapes["ellipse"]["points"]
+    assert_close(
+        [float(ellipse.get(k, "nan")) for k in ("cx", "cy", "rx", "ry")],
+        [cx, cy, x - cx, cy - y],
+        0.01,
+    )
 
 
 def test_a_rectangle_by_two_clicks_resized_rotated_and_moved(page, api, job):
