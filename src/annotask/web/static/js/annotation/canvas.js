@@ -91,7 +91,15 @@ export class AnnotationCanvas {
     this.fitted = false;
   }
 
+  /** A composited layer while the view moves (smooth), dropped after (crisp again). */
+  moving() {
+    this.world.classList.add('moving');
+    clearTimeout(this.movingTimer);
+    this.movingTimer = setTimeout(() => this.world.classList.remove('moving'), 200);
+  }
+
   setView(view) {
+    this.moving();
     const scaleChanged = view.scale !== this.view.scale;
     this.view = view;
     this.world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.scale})`;
@@ -115,8 +123,35 @@ export class AnnotationCanvas {
     const ordered = items
       .filter((item) => !item.hidden)
       .sort((a, b) => (a.key === selected) - (b.key === selected) || (a.shape.z_order || 0) - (b.shape.z_order || 0));
-    this.shapes.replaceChildren(...ordered.map((item) => this.node(item)).filter(Boolean));
+    // Nodes are kept by key with a signature of what they show: an edit redraws only
+    // the shapes it changed, and a frame switch builds the frame's nodes once.
+    const previous = this.nodes || new Map();
+    const nodes = new Map();
+    const list = [];
+    for (const item of ordered) {
+      const signature = this.signature(item);
+      const kept = previous.get(item.key);
+      const node = kept && kept.signature === signature ? kept.node : this.node(item);
+      if (!node) continue;
+      nodes.set(item.key, { node, signature });
+      list.push(node);
+    }
+    this.nodes = nodes;
+    const current = this.shapes.children;
+    const same = current.length === list.length && list.every((node, i) => current[i] === node);
+    if (!same) {
+      const unchangedOrder = current.length === list.length
+        && list.every((node, i) => current[i].dataset.key === node.dataset.key);
+      if (unchangedOrder) list.forEach((node, i) => current[i] !== node && current[i].replaceWith(node));
+      else this.shapes.replaceChildren(...list);
+    }
     this.renderHandles();
+  }
+
+  signature(item) {
+    const { shape } = item;
+    return JSON.stringify([shape.type, shape.points, shape.rotation, shape.elements?.length, item.color, item.editable,
+      item.occluded, item.key === this.selected, item.key === this.highlighted]);
   }
 
   node(item, shape = item.shape) {
@@ -136,9 +171,9 @@ export class AnnotationCanvas {
 
   /** Mark the shape of `key` (the objects list is hovered). */
   highlight(key) {
+    if (key === this.highlighted) return;
     this.highlighted = key;
-    for (const node of this.shapes.querySelectorAll('.highlighted')) node.classList.remove('highlighted');
-    if (key != null) this.shapes.querySelector(`[data-key="${key}"]`)?.classList.add('highlighted');
+    this.render(this.items, this.selected);
   }
 
   selectedItem() {
@@ -171,6 +206,7 @@ export class AnnotationCanvas {
     const old = this.shapes.querySelector(`[data-key="${item.key}"]`);
     const node = this.node(item, shape);
     if (old && node) old.replaceWith(node);
+    this.nodes?.delete(item.key);
     this.renderHandles(shape);
   }
 

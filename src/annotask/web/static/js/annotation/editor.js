@@ -41,6 +41,21 @@ export class Editor {
     this.clipboard = null;
     this.tool = 'rectangle';
     this.labelFilter = '';
+    this.listen($('#objects'));
+  }
+
+  /** One set of listeners for the whole objects list (it may hold thousands of rows). */
+  listen(list) {
+    const keyOf = (event) => {
+      const button = event.target instanceof Element ? event.target.closest('[data-key]') : null;
+      return button ? Number(button.dataset.key) : null;
+    };
+    list.addEventListener('click', (event) => {
+      const key = keyOf(event);
+      if (key != null) this.select(this.objectOf(key), { fromList: true });
+    });
+    for (const type of ['pointerover', 'focusin']) list.addEventListener(type, (event) => this.canvas.highlight(keyOf(event)));
+    for (const type of ['pointerleave', 'focusout']) list.addEventListener(type, () => this.canvas.highlight(null));
   }
 
   // ---- identity and state ---------------------------------------------------------------
@@ -191,11 +206,6 @@ export class Editor {
           class: ['annot-object', isSelected && 'selected'],
           'aria-pressed': String(isSelected),
           dataset: { key: String(item.key) },
-          onClick: () => this.select(item.object, { fromList: true }),
-          onPointerenter: () => this.canvas.highlight(item.key),
-          onPointerleave: () => this.canvas.highlight(null),
-          onFocus: () => this.canvas.highlight(item.key),
-          onBlur: () => this.canvas.highlight(null),
         },
         h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': item.color } }),
         h('span', { class: 'annot-object-label', text: this.labelName(item.labelId) }),
