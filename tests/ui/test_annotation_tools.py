@@ -438,3 +438,69 @@ def test_a_view_with_polygons_attributes_and_zoom(page, api, share_dir, tmp_path
     path = directory / "annotation-view.jpg"
     page.screenshot(path=str(path), type="jpeg", quality=85, animations="disabled", caret="hide")
     assert 0 < path.stat().st_size < 300_000
+
+
+def patch_shape(api, job_id: int, shape: dict, **changes) -> dict:
+    version = saved(api, job_id)["version"]
+    body = {"version": version, "tags": [], "tracks": [], "shapes": [{**shape, **changes}]}
+    answer = api.patch(f"/api/jobs/{job_id}/annotations", params={"action": "update"}, json=body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_saves_send_only_changed_objects_and_merge_other_annotators_work(page, api, job):
+    car = job["labels"]["car"]
+    put_shapes(
+        api,
+        job["id"],
+        [rectangle(0, car["id"], [20, 20, 100, 80]), rectangle(0, car["id"], [150, 100, 250, 200])],
+    )
+    first, second = sorted(saved(api, job["id"])["shapes"], key=lambda s: s["points"][0])
+    open_job(page, job["id"])
+    sent: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append((r.method, r.url, r.post_data or ""))
+            if "/annotations" in r.url and r.method != "GET"
+            else None
+        ),
+    )
+    objects(page).first.click()
+    page.locator("#stage").focus()
+    page.keyboard.press("q")
+    save(page)
+    assert len(sent) == 1 and sent[0][0] == "PATCH" and "action=update" in sent[0][1]
+    assert f'"id":{first["id"]}' in sent[0][2] and f'"id":{second["id"]}' not in sent[0][2]
+
+    # Another annotator moves the second box; this page moves the first again: both stay.
+    patch_shape(api, job["id"], second, points=[160, 110, 260, 210])
+    drag(page, (60, 50), (70, 60))
+    save(page)
+    stored = {s["id"]: s for s in saved(api, job["id"])["shapes"]}
+    assert_close(stored[first["id"]]["points"], [30, 30, 110, 90])
+    assert stored[first["id"]]["occluded"] is True
+    assert_close(stored[second["id"]]["points"], [160, 110, 260, 210])
+
+    # Both change the first box: the conflict dialog; "Keep mine" wins.
+    patch_shape(api, job["id"], stored[first["id"]], points=[0, 0, 50, 50])
+    drag(page, (70, 60), (80, 70))
+    page.get_by_role("button", name="Save").click()
+    dialog = page.get_by_role("dialog", name="Changed by someone else too")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"#{first['id']}")
+    dialog.get_by_role("button", name="Keep mine").click()
+    expect(page.locator("#status")).to_contain_text("Saved")
+    mine = {s["id"]: s for s in saved(api, job["id"])["shapes"]}[first["id"]]
+    assert_close(mine["points"], [40, 40, 120, 100])
+
+    # Again, and this time "Take theirs": the page shows their box, the server keeps it.
+    patch_shape(api, job["id"], mine, points=[5, 5, 60, 60])
+    page.keyboard.press("Delete")  # the selected first box
+    page.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Take theirs").click()
+    expect(page.locator("#status")).to_contain_text("Saved")
+    expect(objects(page)).to_have_count(2)
+    final = {s["id"]: s for s in saved(api, job["id"])["shapes"]}
+    assert_close(final[first["id"]]["points"], [5, 5, 60, 60])
+    assert_close(final[second["id"]]["points"], [160, 110, 260, 210])

@@ -6,6 +6,7 @@
 import { $, clear, h } from '../dom.js';
 import { attributeRows, defaultAttributes } from './attributes.js';
 import { History, snapshot } from './history.js';
+import { Sync } from './sync.js';
 import { translate } from './geometry.js';
 import { TOOLS, isEditableType } from './shapes/index.js';
 
@@ -31,6 +32,7 @@ export class Editor {
     this.onModified = onModified;
     this.showFrame = showFrame;
     this.history = new History();
+    this.sync = new Sync();
     this.savedTop = null;
     this.data = { version: 0, tags: [], shapes: [], tracks: [] };
     this.frame = -1;
@@ -77,30 +79,14 @@ export class Editor {
   /** Replace everything with a loaded answer: a fresh history, nothing modified. */
   load(answer) {
     this.data = { version: answer.version, tags: answer.tags || [], shapes: answer.shapes || [], tracks: answer.tracks || [] };
+    this.sync.reset(this.data);
     this.history.clear();
     this.savedTop = null;
     this.selected = null;
   }
 
-  /** What a save sends, and the objects behind it (to give them their new ids). */
-  payload() {
-    const { tags, shapes, tracks } = this.data;
-    return {
-      body: { version: this.data.version, tags, shapes, tracks },
-      sent: { tags: tags.slice(), shapes: shapes.slice(), tracks: tracks.slice() },
-      top: this.history.top,
-    };
-  }
-
-  /** A save went through: the sent objects take the ids the server gave them. */
-  saved({ sent, top }, answer) {
-    for (const kind of ['tags', 'shapes', 'tracks']) {
-      const stored = answer[kind] || [];
-      sent[kind].forEach((object, i) => {
-        if (stored[i]?.id != null) object.id = stored[i].id;
-      });
-    }
-    this.data.version = answer.version;
+  /** The data is saved up to history command `top` (what was current when saving began). */
+  markSaved(top) {
     this.savedTop = top;
     this.render();
   }

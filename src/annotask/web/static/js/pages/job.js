@@ -1,9 +1,10 @@
 // The job page: the annotation view. It shows a job's frames with their shapes and
 // draws and edits rectangles, polygons, polylines, points and ellipses (the shape
 // tools live in ../annotation/shapes/, the editing model in ../annotation/editor.js).
-// Saving is one PUT of the job's annotations carrying the version it loaded (a 409
-// means someone else saved meanwhile: nothing is overwritten). Tracks, cuboids, masks
-// and skeletons are shown read-only and sent back unchanged.
+// Saving sends only the changed objects (../annotation/sync.js); when someone else
+// saved meanwhile their changes are merged in by object id and ours sent again, and
+// objects changed on both sides are the annotator's choice. Tracks, cuboids, masks
+// and skeletons are shown read-only and never sent.
 
 import { describe, listAll, request } from '../api.js';
 import { boot, pageId } from '../app.js';
@@ -12,6 +13,7 @@ import { AnnotationCanvas } from '../annotation/canvas.js';
 import { Editor } from '../annotation/editor.js';
 import { TOOLS } from '../annotation/shapes/index.js';
 import { SHORTCUTS, historyKey } from '../annotation/shortcuts.js';
+import { isStale, takeTheirs } from '../annotation/sync.js';
 
 const jobId = pageId('jobId');
 let job;
@@ -145,32 +147,76 @@ function escape() {
 
 // ---- load and save ----------------------------------------------------------------------------
 
-/** The one save request: the whole job's annotations with the version they came from. */
-function sendSave(body) {
-  return request('PUT', `/api/jobs/${jobId}/annotations`, { json: body });
+/**
+ * The one save request: `PATCH ?action=` with the objects of one kind of change and the
+ * version they build on (in the body, and as `If-Match` for servers that read it).
+ */
+function sendChanges(action, body, version) {
+  return request('PATCH', `/api/jobs/${jobId}/annotations?action=${action}`, { json: body, headers: { 'If-Match': `"${version}"` } });
 }
 
+const MERGE_ATTEMPTS = 3;
+
+/** Save only what changed; when someone else saved meanwhile, merge and save again. */
 async function save() {
   if (saving || !editor.modified) return;
   saving = true;
   showModified();
-  const payload = editor.payload();
+  const top = editor.history.top; // later edits stay unsaved
   status('Saving…');
   try {
-    const answer = await sendSave(payload.body);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await editor.sync.save(editor.data, sendChanges);
+        break;
+      } catch (error) {
+        if (!isStale(error) || attempt >= MERGE_ATTEMPTS) throw error;
+        const conflicts = editor.sync.merge(editor.data, error.body);
+        editor.render();
+        if (conflicts.length) {
+          saving = false;
+          showModified();
+          askConflicts(conflicts);
+          return;
+        }
+        status('Someone else saved meanwhile: their changes are merged in; saving yours again…');
+      }
+    }
     saving = false;
-    editor.saved(payload, answer); // changes made while the request ran stay unsaved
-    status(`Saved (version ${answer.version}).`, 'success');
+    editor.markSaved(top);
+    status(`Saved (version ${editor.data.version}).`, 'success');
   } catch (error) {
     saving = false;
     showModified();
-    if (error.status === 409) {
-      status('Someone else saved this job’s annotations meanwhile: your changes were not saved.', 'error',
+    if (isStale(error) || error.status === 409 || error.status === 412) {
+      status('Someone else keeps saving this job: your changes were not saved yet.', 'error',
         h('button', { type: 'button', class: 'small', id: 'reload', text: 'Reload their version', onClick: reload }));
     } else {
       status(`Could not save: ${describe(error.body) || error.message}`, 'error');
     }
   }
+}
+
+/** Objects changed here and by someone else: the annotator keeps theirs or ours. */
+function askConflicts(conflicts) {
+  const describeObject = (object) => (object
+    ? `${editor.labelName(object.label_id)} ${object.type || 'tag'} #${object.id}`
+    : 'deleted');
+  clear($('#conflict-list')).append(...conflicts.map(({ ours, theirs }) => h('li', {
+    text: `${describeObject(ours || theirs)}: yours ${ours ? 'changed' : 'deleted'}, theirs ${theirs ? 'changed' : 'deleted'}`,
+  })));
+  const dialog = $('#conflict');
+  dialog.onclose = () => {
+    if (dialog.returnValue === 'theirs') {
+      for (const { kind, ours, theirs } of conflicts) takeTheirs(editor.data[kind], ours, theirs);
+      editor.render();
+    }
+    if (dialog.returnValue === 'theirs' || dialog.returnValue === 'mine') save();
+    else status('Not saved: the conflicting objects are still yours here.', 'error');
+  };
+  dialog.returnValue = '';
+  dialog.showModal();
+  status('Someone else changed the same objects: choose whose version to keep.', 'error');
 }
 
 async function reload() {
