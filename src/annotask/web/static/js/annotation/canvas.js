@@ -103,8 +103,8 @@ export class AnnotationCanvas {
     const scaleChanged = view.scale !== this.view.scale;
     this.view = view;
     this.world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.scale})`;
-    this.world.style.setProperty('--zoom', String(view.scale));
     if (scaleChanged) {
+      this.world.style.setProperty('--zoom', String(view.scale)); // restyles every shape: only on zoom
       this.renderHandles();
       this.callbacks.onView?.(view);
     }
@@ -151,7 +151,7 @@ export class AnnotationCanvas {
   signature(item) {
     const { shape } = item;
     return JSON.stringify([shape.type, shape.points, shape.rotation, shape.elements?.length, item.color, item.editable,
-      item.occluded, item.key === this.selected, item.key === this.highlighted]);
+      item.occluded, item.key === this.selected]);
   }
 
   node(item, shape = item.shape) {
@@ -173,7 +173,8 @@ export class AnnotationCanvas {
   highlight(key) {
     if (key === this.highlighted) return;
     this.highlighted = key;
-    this.render(this.items, this.selected);
+    for (const node of this.shapes.querySelectorAll('.highlighted')) node.classList.remove('highlighted');
+    if (key != null) this.shapes.querySelector(`[data-key="${key}"]`)?.classList.add('highlighted');
   }
 
   selectedItem() {
@@ -343,7 +344,6 @@ export class AnnotationCanvas {
       if (this.draft) this.renderDraft(this.inside(this.point(event)));
       return;
     }
-    const point = this.point(event);
     if (gesture.kind === 'pan' || (gesture.kind === 'draw' && toolFor(this.tool)?.draw === 'clicks' && this.travelled(event))) {
       // A drag while clicking vertices pans, so a zoomed-in drawing can go on.
       gesture.kind = 'pan';
@@ -352,6 +352,7 @@ export class AnnotationCanvas {
       this.fitted = false;
       return;
     }
+    const point = this.point(event);
     if (gesture.kind === 'draw') {
       this.renderDraft(this.inside(point));
       return;
