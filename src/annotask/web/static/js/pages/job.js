@@ -142,7 +142,6 @@ function escape() {
   setTool(null);
   canvas.abortGesture();
   editor.select(null);
-  $('#help').open && $('#help').close();
 }
 
 // ---- load and save ----------------------------------------------------------------------------
