@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.annotations_api.test_imports import export, member
+from tests.support.server import ADMIN
 from tests.ui.test_annotation_view import (
     CAR_ATTRIBUTES,
     assert_close,
@@ -27,6 +28,7 @@ from tests.ui.test_annotation_view import (
     to_screen,
     wait_image,
 )
+from tests.ui.test_security_a11y import serious_violations
 
 pytestmark = pytest.mark.xdist_group("ui")
 
@@ -504,3 +506,31 @@ def test_saves_send_only_changed_objects_and_merge_other_annotators_work(page, a
     final = {s["id"]: s for s in saved(api, job["id"])["shapes"]}
     assert_close(final[first["id"]]["points"], [5, 5, 60, 60])
     assert_close(final[second["id"]]["points"], [160, 110, 260, 210])
+
+
+def test_axe_on_the_view_with_every_widget_and_the_help(
+    browser, ui_server, api, share_dir, axe_script
+):
+    job = make_job(api, share_dir, [{"name": "car", "attributes": CAR_ATTRIBUTES + ALL_WIDGETS}])
+    car = job["labels"]["car"]
+    polygon = {**rectangle(0, car["id"], [30, 150, 90, 120, 150, 135, 160, 190]), "type": "polygon"}
+    put_shapes(api, job["id"], [polygon])
+    context = browser.new_context(
+        base_url=ui_server.url, viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    context.set_default_timeout(15_000)
+    try:
+        login = context.request.post(
+            "/api/auth/login", data={"username": ADMIN[0], "password": ADMIN[1]}
+        )
+        assert login.ok, login.text()
+        page = context.new_page()
+        open_job(page, job["id"])
+        objects(page).first.click()
+        expect(page.locator("#object-panel .annot-attr")).to_have_count(5)
+        assert serious_violations(page, axe_script) == []
+        page.keyboard.press("F1")
+        expect(page.locator("#help")).to_be_visible()
+        assert serious_violations(page, axe_script) == []
+    finally:
+        context.close()
