@@ -97,7 +97,9 @@ export class ShareTree {
     } else {
       this.selected.delete(path);
     }
-    for (const box of item.querySelectorAll('ul .tree-check')) {
+    // `:scope ul`: only the boxes below this entry (`ul .tree-check` matched its own box
+    // too, through the tree's outer list, and locked it ticked).
+    for (const box of item.querySelectorAll(':scope ul .tree-check')) {
       box.checked = checked || this.selected.has(box.dataset.path);
       box.disabled = checked;
     }

@@ -1,32 +1,29 @@
-// The job page: a first annotation view. It shows a job's frames with their shapes,
-// draws, selects, moves and deletes rectangles, changes their label, and saves the
-// job's annotations with one PUT carrying the version it loaded in If-Match (a 412 means
-// someone else saved meanwhile: nothing is overwritten). CVAT's ?frame=N opens that frame. Other shapes and tracks are shown
-// read-only and sent back unchanged.
+// The job page: the annotation view. It shows a job's frames with their shapes and
+// draws and edits rectangles, polygons, polylines, points and ellipses (the shape
+// tools live in ../annotation/shapes/, the editing model in ../annotation/editor.js).
+// Saving sends only the changed objects (../annotation/sync.js); when someone else
+// saved meanwhile their changes are merged in by object id and ours sent again, and
+// objects changed on both sides are the annotator's choice. Tracks, cuboids, masks
+// and skeletons are shown read-only and never sent. CVAT's ?frame=N opens that frame.
 
 import { describe, listAll, request } from '../api.js';
 import { boot, pageId } from '../app.js';
 import { $, clear, h, isTypingTarget, notice } from '../dom.js';
-import { AnnotationCanvas } from '../annotation-canvas.js';
+import { AnnotationCanvas } from '../annotation/canvas.js';
+import { Editor } from '../annotation/editor.js';
+import { TOOLS } from '../annotation/shapes/index.js';
+import { SHORTCUTS, historyKey } from '../annotation/shortcuts.js';
+import { isStale, takeTheirs } from '../annotation/sync.js';
 
 const jobId = pageId('jobId');
 let job;
 let meta;
-let labels = new Map(); // id -> label, sublabels included (for display)
-let drawable = []; // the labels a rectangle may use, in the select
-let data = { version: 0, tags: [], shapes: [], tracks: [] };
+let labelList = [];
+let annotations;
 let current = -1;
-let selected = null; // the selected shape object (only shapes of data.shapes)
-let edits = 0; // changes since the last load or save
 let saving = false;
 let canvas;
-
-const keyOf = new WeakMap();
-let nextKey = 1;
-function key(object) {
-  if (!keyOf.has(object)) keyOf.set(object, nextKey++);
-  return keyOf.get(object);
-}
+let editor;
 
 // ---- status and the modified marker ------------------------------------------------
 
@@ -37,72 +34,13 @@ function status(text, kind = '', action = null) {
   if (action) line.append(' ', action);
 }
 
-/** `true` counts one more change, `false` forgets them (saved or reloaded). */
-function setModified(on) {
-  if (on) edits += 1;
-  else edits = 0;
-  showModified();
-}
-
 function showModified() {
-  $('#modified').hidden = !edits;
-  $('#save').disabled = saving || !edits;
-  document.title = `${edits ? '* ' : ''}Job #${jobId}${job ? `: ${job.task_name}` : ''} · annotask`;
-}
-
-// ---- labels and attributes -----------------------------------------------------------
-
-function labelName(id) {
-  return labels.get(id)?.name ?? `label #${id}`;
-}
-
-function labelColor(id) {
-  const color = labels.get(id)?.color;
-  return /^#[0-9a-fA-F]{3,8}$/.test(color || '') ? color : '#888888';
-}
-
-/** CVAT's default value of an attribute: its default, else the first allowed value. */
-function defaultValue(spec) {
-  if (spec.default_value !== '' && spec.default_value != null) return spec.default_value;
-  switch (spec.input_type) {
-    case 'select':
-    case 'radio':
-    case 'number':
-      return spec.values[0] ?? '';
-    case 'checkbox':
-      return 'false';
-    default:
-      return '';
-  }
-}
-
-function defaultAttributes(labelId) {
-  return (labels.get(labelId)?.attributes || []).map((spec) => ({ spec_id: spec.id, value: String(defaultValue(spec)) }));
-}
-
-function renderLabelSelect() {
-  const select = $('#label-select');
-  clear(select).append(...drawable.map((label) => h('option', { value: String(label.id), text: label.name })));
-  select.disabled = !drawable.length;
-  $('#tool-rectangle').disabled = !drawable.length;
-  updateSwatch();
-}
-
-function updateSwatch() {
-  const id = Number($('#label-select').value);
-  $('#label-swatch').style.setProperty('--label-color', labelColor(id));
-}
-
-function onLabelChange() {
-  updateSwatch();
-  if (!selected || !isEditable(selected)) return;
-  const id = Number($('#label-select').value);
-  if (selected.label_id === id) return;
-  selected.label_id = id;
-  selected.attributes = defaultAttributes(id);
-  setModified(true);
-  render();
-  status(`The shape's label is now “${labelName(id)}”.`);
+  const modified = Boolean(editor?.modified);
+  $('#modified').hidden = !modified;
+  $('#save').disabled = saving || !modified;
+  $('#undo').disabled = !editor?.history.done.length;
+  $('#redo').disabled = !editor?.history.undone.length;
+  document.title = `${modified ? '* ' : ''}Job #${jobId}${job ? `: ${job.task_name}` : ''} · annotask`;
 }
 
 // ---- frames ------------------------------------------------------------------------------
@@ -125,181 +63,132 @@ function step(direction) {
   }
 }
 
+function frameSrc(frame) {
+  return `/api/jobs/${jobId}/data?type=frame&number=${frame}&quality=${$('#quality').value}`;
+}
+
 function show(number) {
   const frame = Math.min(Math.max(Number.isFinite(number) ? Math.trunc(number) : job.start_frame, job.start_frame), job.stop_frame);
   $('#frame-number').value = String(frame);
   if (frame === current) return;
   current = frame;
-  if (selected && selected.frame !== frame) selected = null;
+  editor.frame = frame;
   const info = frameInfo(frame);
   const name = info.name || `frame ${frame}`;
   const gone = deleted();
   $('#frame-name').textContent = gone.has(frame) ? `${name} (deleted)` : name;
-  canvas.setFrame(
-    `/api/jobs/${jobId}/data?type=frame&number=${frame}&quality=compressed`,
-    `Frame ${frame}: ${name}`,
-    info.width,
-    info.height,
-  );
+  canvas.setFrame(frameSrc(frame), `Frame ${frame}: ${name}`, info.width, info.height);
   const earlier = [...Array(frame - job.start_frame).keys()].some((i) => !gone.has(job.start_frame + i));
   const later = [...Array(job.stop_frame - frame).keys()].some((i) => !gone.has(frame + 1 + i));
   $('#frame-prev').disabled = !earlier;
   $('#frame-next').disabled = !later;
-  render();
+  editor.render();
 }
 
-// ---- objects of the current frame ----------------------------------------------------------
+// ---- tools -------------------------------------------------------------------------------
 
-const isEditable = (shape) => shape.type === 'rectangle';
+function renderTools() {
+  const select = $('#label-select');
+  clear(select).append(...editor.drawable.map((label) => h('option', { value: String(label.id), text: label.name })));
+  select.disabled = !editor.drawable.length;
+  for (const type of TOOLS.keys()) $(`#tool-${type}`).disabled = !editor.drawable.length;
+  const filter = $('#label-filter');
+  clear(filter).append(h('option', { value: '', text: 'All labels' }),
+    ...[...editor.labels.values()].filter((l) => l.parent_id == null).map((label) => h('option', { value: String(label.id), text: label.name })));
+  const tagSelect = $('#tag-label');
+  clear(tagSelect).append(...editor.taggable.map((label) => h('option', { value: String(label.id), text: label.name })));
+  tagSelect.disabled = $('#add-tag').disabled = !editor.taggable.length;
+  editor.onLabelShown();
+}
 
-/** A track's shape on the current frame: its last keyframe, interpolated towards the next. */
-function trackShape(track) {
-  const keyframes = track.shapes || [];
-  let before = null;
-  let after = null;
-  for (const shape of keyframes) {
-    if (shape.frame <= current) before = shape;
-    else if (!after) after = shape;
+/** Start (or stop, with null) drawing shapes of `type`. */
+function setTool(type) {
+  const tool = type && TOOLS.get(type);
+  if (tool && $(`#tool-${type}`).disabled) return;
+  if (tool && !editor.labelFits(editor.currentLabel(), type)) {
+    const fit = editor.drawable.find((label) => editor.labelFits(label.id, type));
+    if (!fit) {
+      status(`No label of this job is for ${type}s.`, 'error');
+      return;
+    }
+    $('#label-select').value = String(fit.id);
+    editor.onLabelShown();
   }
-  if (!before || before.outside) return null;
-  if (before.frame === current || !after || after.type !== before.type || after.points.length !== before.points.length || ['mask', 'skeleton'].includes(before.type)) {
-    return before;
+  if (tool) editor.tool = type;
+  for (const other of TOOLS.keys()) {
+    const button = $(`#tool-${other}`);
+    button.setAttribute('aria-pressed', String(other === type));
+    button.classList.toggle('secondary', other === type);
   }
-  const t = (current - before.frame) / (after.frame - before.frame);
-  return { ...before, points: before.points.map((p, i) => p + (after.points[i] - p) * t) };
+  canvas.setTool(tool ? type : null);
+  if (!tool) return;
+  status(tool.draw === 'box'
+    ? `${tool.title}: drag on the image, or click two opposite corners; Escape cancels.`
+    : `${tool.title}: click the points, then N or a double click to finish; Escape cancels.`);
 }
 
-function visibleItems() {
-  const items = data.shapes
-    .filter((shape) => shape.frame === current)
-    .map((shape) => ({ key: key(shape), shape, color: labelColor(shape.label_id), editable: isEditable(shape), labelId: shape.label_id, kind: shape.type, id: shape.id }));
-  for (const track of data.tracks) {
-    const shape = trackShape(track);
-    if (shape) items.push({ key: key(track), shape, color: labelColor(track.label_id), editable: false, labelId: track.label_id, kind: `${shape.type} track`, id: track.id, track: true });
-  }
-  return items;
+function onDraw(type, geometry) {
+  setTool(null);
+  editor.onDraw(type, geometry);
 }
 
-function render() {
-  const items = visibleItems();
-  const selectedKey = selected ? key(selected) : null;
-  canvas.render(items, selectedKey);
-  const list = clear($('#objects'));
-  items.forEach((item, index) => {
-    const isSelected = item.key === selectedKey;
-    const readOnly = !item.editable;
-    list.append(h('li', {},
-      h('button', {
-        type: 'button',
-        class: ['annot-object', isSelected && 'selected'],
-        'aria-pressed': String(isSelected),
-        dataset: { key: String(item.key) },
-        onClick: () => select(item.track ? null : item.shape, { fromList: true }),
-        disabled: item.track,
-      },
-      h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': item.color } }),
-      h('span', { class: 'annot-object-label', text: labelName(item.labelId) }),
-      h('span', { class: 'muted', text: ` ${item.kind} ${item.id != null ? `#${item.id}` : `(new ${index + 1})`}${readOnly ? ' · read-only' : ''}` }))));
-  });
-  $('#objects-empty').hidden = items.length > 0;
-  $('#delete-shape').disabled = !(selected && isEditable(selected));
+/** N: finish a drawing in progress, else start one with the last tool. */
+function drawKey() {
+  if (canvas.tool && canvas.finishDrawing()) return;
+  setTool(canvas.tool ? null : editor.tool);
 }
 
-function select(shape, { fromList = false } = {}) {
-  selected = shape;
-  if (shape && isEditable(shape) && drawable.some((label) => label.id === shape.label_id)) {
-    $('#label-select').value = String(shape.label_id);
-    updateSwatch();
-  }
-  render();
-  if (fromList && shape) $(`#objects [data-key="${key(shape)}"]`)?.focus();
-}
-
-function deleteSelected() {
-  if (!selected || !isEditable(selected)) return;
-  data.shapes = data.shapes.filter((shape) => shape !== selected);
-  selected = null;
-  setModified(true);
-  render();
-  status('Shape deleted.');
-}
-
-// ---- drawing -------------------------------------------------------------------------------
-
-function setTool(on) {
-  const button = $('#tool-rectangle');
-  const active = on && !button.disabled;
-  button.setAttribute('aria-pressed', String(active));
-  button.classList.toggle('secondary', active);
-  canvas.setDrawing(active);
-  if (active) status('Press and drag on the image to draw a rectangle; Escape cancels.');
-}
-
-function onDraw(points) {
-  setTool(false);
-  if (!points) {
-    status('The rectangle was too small: drag farther.', 'error');
-    return;
-  }
-  const labelId = Number($('#label-select').value);
-  const shape = {
-    type: 'rectangle', frame: current, label_id: labelId, points,
-    occluded: false, outside: false, z_order: 0, rotation: 0,
-    attributes: defaultAttributes(labelId), group: 0, source: 'manual',
-  };
-  data.shapes.push(shape);
-  selected = shape;
-  setModified(true);
-  render();
-  status(`Rectangle added (${labelName(labelId)}).`);
-}
-
-function onMove(item, points) {
-  item.shape.points = points;
-  setModified(true);
-  render();
+function escape() {
+  setTool(null);
+  canvas.abortGesture();
+  editor.select(null);
 }
 
 // ---- load and save ----------------------------------------------------------------------------
 
-function body() {
-  return { tags: data.tags, shapes: data.shapes, tracks: data.tracks };
+/**
+ * The one save request: `PATCH ?action=` with the objects of one kind of change and the
+ * version they build on (in the body, and as `If-Match` for servers that read it).
+ */
+function sendChanges(action, body, version) {
+  return request('PATCH', `/api/jobs/${jobId}/annotations?action=${action}`, { json: body, headers: { 'If-Match': `"${version}"` } });
 }
 
-function accept(answer) {
-  data = { version: answer.version, tags: answer.tags || [], shapes: answer.shapes || [], tracks: answer.tracks || [] };
-}
+const MERGE_ATTEMPTS = 3;
 
+/** Save only what changed; when someone else saved meanwhile, merge and save again. */
 async function save() {
-  if (saving || !edits) return;
+  if (saving || !editor.modified) return;
   saving = true;
-  $('#save').disabled = true;
-  const sentEdits = edits;
-  const index = selected ? data.shapes.indexOf(selected) : -1;
+  showModified();
+  const top = editor.history.top; // later edits stay unsaved
   status('Saving…');
   try {
-    // The version goes in If-Match: the server ignores a body's version, as CVAT does.
-    const answer = await request('PUT', `/api/jobs/${jobId}/annotations`, {
-      json: body(),
-      headers: { 'If-Match': `"${data.version}"` },
-    });
-    const later = edits - sentEdits; // changes made while the request ran are kept
-    if (later === 0) {
-      accept(answer);
-      selected = index >= 0 ? data.shapes[index] ?? null : null;
-    } else {
-      data.version = answer.version;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await editor.sync.save(editor.data, sendChanges);
+        break;
+      } catch (error) {
+        if (!isStale(error) || attempt >= MERGE_ATTEMPTS) throw error;
+        const conflicts = editor.sync.merge(editor.data, error.body);
+        editor.render();
+        if (conflicts.length) {
+          saving = false;
+          showModified();
+          askConflicts(conflicts);
+          return;
+        }
+        status('Someone else saved meanwhile: their changes are merged in; saving yours again…');
+      }
     }
     saving = false;
-    edits = later;
-    showModified();
-    render();
-    status(`Saved (version ${answer.version}).`, 'success');
+    editor.markSaved(top);
+    status(`Saved (version ${editor.data.version}).`, 'success');
   } catch (error) {
     saving = false;
     showModified();
-    if (error.status === 412) {
-      status('Someone else saved this job’s annotations meanwhile: your changes were not saved.', 'error',
+    if (isStale(error) || error.status === 409 || error.status === 412) {
+      status('Someone else keeps saving this job: your changes were not saved yet.', 'error',
         h('button', { type: 'button', class: 'small', id: 'reload', text: 'Reload their version', onClick: reload }));
     } else {
       status(`Could not save: ${describe(error.body) || error.message}`, 'error');
@@ -307,63 +196,162 @@ async function save() {
   }
 }
 
+/** Objects changed here and by someone else: the annotator keeps theirs or ours. */
+function askConflicts(conflicts) {
+  const describeObject = (object) => (object
+    ? `${editor.labelName(object.label_id)} ${object.type || 'tag'} #${object.id}`
+    : 'deleted');
+  clear($('#conflict-list')).append(...conflicts.map(({ ours, theirs }) => h('li', {
+    text: `${describeObject(ours || theirs)}: yours ${ours ? 'changed' : 'deleted'}, theirs ${theirs ? 'changed' : 'deleted'}`,
+  })));
+  const dialog = $('#conflict');
+  dialog.onclose = () => {
+    if (dialog.returnValue === 'theirs') {
+      for (const { kind, ours, theirs } of conflicts) takeTheirs(editor.data[kind], ours, theirs);
+      editor.render();
+    }
+    if (dialog.returnValue === 'theirs' || dialog.returnValue === 'mine') save();
+    else status('Not saved: the conflicting objects are still yours here.', 'error');
+  };
+  dialog.returnValue = '';
+  dialog.showModal();
+  status('Someone else changed the same objects: choose whose version to keep.', 'error');
+}
+
 async function reload() {
   status('Loading the annotations…');
   try {
-    accept(await request('GET', `/api/jobs/${jobId}/annotations`));
+    editor.load(await request('GET', `/api/jobs/${jobId}/annotations`));
   } catch (error) {
     status(`Could not load the annotations: ${error.message}`, 'error');
     return;
   }
-  selected = null;
-  setModified(false);
-  render();
-  status(`Loaded the saved annotations (version ${data.version}).`, 'success');
+  editor.render();
+  status(`Loaded the saved annotations (version ${editor.data.version}).`, 'success');
 }
 
 // ---- keyboard ------------------------------------------------------------------------------------
 
 function onKey(event) {
-  if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === 's') {
+  const owned = historyKey(event); // the view's, even in a field: not the browser's undo
+  if (owned) {
     event.preventDefault();
-    save();
+    ({ save, undo: () => editor.undo(), redo: () => editor.redo() })[owned]();
     return;
   }
-  if (event.altKey || event.ctrlKey || event.metaKey || isTypingTarget(event)) return;
+  if (event.key === 'F1') {
+    event.preventDefault();
+    $('#help').showModal();
+    return;
+  }
+  if (event.altKey || isTypingTarget(event)) return;
+  if (event.ctrlKey || event.metaKey) {
+    const key = event.key.toLowerCase();
+    if (key === 'c' && editor.selected && !String(window.getSelection())) {
+      event.preventDefault();
+      editor.copy();
+    } else if (key === 'v') {
+      event.preventDefault();
+      editor.paste();
+    }
+    return;
+  }
+  if (event.key === 'Tab') {
+    if (event.target === $('#stage') && editor.cycle(event.shiftKey ? -1 : 1)) event.preventDefault();
+    return;
+  }
+  if (event.key === ' ') {
+    if (event.target === $('#stage') || event.target === document.body) {
+      event.preventDefault();
+      canvas.panKey = true;
+      $('#stage').classList.add('panning');
+    }
+    return;
+  }
   const actions = {
-    d: () => step(-1), D: () => step(-1), ArrowLeft: () => step(-1),
-    f: () => step(1), F: () => step(1), ArrowRight: () => step(1),
-    n: () => setTool(true), N: () => setTool(true),
-    Delete: deleteSelected, Backspace: deleteSelected,
-    Escape: () => {
-      setTool(false);
-      canvas.cancel();
-      select(null);
-    },
+    d: () => step(-1), ArrowLeft: () => step(-1),
+    f: () => step(1), ArrowRight: () => step(1),
+    n: drawKey,
+    Delete: () => editor.deleteSelected(), Backspace: () => editor.deleteSelected(),
+    Escape: escape,
+    q: () => editor.toggleOccluded(),
+    l: () => editor.toggleLocal('locked'),
+    h: () => editor.toggleLocal('hidden'),
+    '+': () => editor.zOrder(1), '=': () => editor.zOrder(1),
+    '-': () => editor.zOrder(-1), _: () => editor.zOrder(-1),
   };
-  const action = actions[event.key];
+  const action = actions[event.key.length === 1 ? event.key.toLowerCase() : event.key] || actions[event.key];
   if (!action) return;
   event.preventDefault();
   action();
+}
+
+function onKeyUp(event) {
+  if (event.key === ' ') {
+    canvas.panKey = false;
+    $('#stage').classList.remove('panning');
+  }
 }
 
 // ---- start ----------------------------------------------------------------------------------------
 
 async function load() {
   job = await request('GET', `/api/jobs/${jobId}`);
-  const [labelList, metaAnswer, annotations] = await Promise.all([
+  [labelList, meta, annotations] = await Promise.all([
     listAll('/api/labels', { job_id: jobId }),
     request('GET', `/api/jobs/${jobId}/data/meta`),
     request('GET', `/api/jobs/${jobId}/annotations`),
   ]);
-  meta = metaAnswer;
-  labels = new Map();
-  for (const label of labelList) {
-    labels.set(label.id, label);
-    for (const sub of label.sublabels || []) labels.set(sub.id, sub);
+}
+
+function renderHelp() {
+  clear($('#help-list')).append(...SHORTCUTS.flatMap(([keys, what]) => [h('dt', { text: keys }), h('dd', { text: what })]));
+}
+
+function wire() {
+  $('#label-select').addEventListener('change', () => {
+    editor.onLabelShown();
+    editor.relabel(editor.currentLabel());
+  });
+  $('#label-filter').addEventListener('change', (event) => {
+    editor.labelFilter = event.target.value;
+    editor.render();
+  });
+  $('#frame-prev').addEventListener('click', () => step(-1));
+  $('#frame-next').addEventListener('click', () => step(1));
+  $('#frame-number').addEventListener('change', () => show(Number($('#frame-number').value)));
+  for (const type of TOOLS.keys()) {
+    $(`#tool-${type}`).addEventListener('click', () => setTool($(`#tool-${type}`).getAttribute('aria-pressed') === 'true' ? null : type));
   }
-  drawable = labelList.filter((label) => label.parent_id == null && ['any', 'rectangle'].includes(label.type || 'any'));
-  accept(annotations);
+  $('#zoom-in').addEventListener('click', () => canvas.zoom(1.25));
+  $('#zoom-out').addEventListener('click', () => canvas.zoom(0.8));
+  $('#zoom-fit').addEventListener('click', () => canvas.fit());
+  $('#quality').addEventListener('change', () => {
+    canvas.setFrame(frameSrc(current), $('#frame-image').alt, canvas.width, canvas.height);
+  });
+  const filter = () => canvas.setFilter($('#brightness').value, $('#contrast').value);
+  $('#brightness').addEventListener('input', filter);
+  $('#contrast').addEventListener('input', filter);
+  $('#undo').addEventListener('click', () => editor.undo());
+  $('#redo').addEventListener('click', () => editor.redo());
+  $('#delete-shape').addEventListener('click', () => editor.deleteSelected());
+  $('#toggle-occluded').addEventListener('click', () => editor.toggleOccluded());
+  $('#toggle-lock').addEventListener('click', () => editor.toggleLocal('locked'));
+  $('#toggle-hide').addEventListener('click', () => editor.toggleLocal('hidden'));
+  $('#to-front').addEventListener('click', () => editor.zOrder(1));
+  $('#to-back').addEventListener('click', () => editor.zOrder(-1));
+  $('#add-tag').addEventListener('click', () => editor.addTag(Number($('#tag-label').value)));
+  $('#help-open').addEventListener('click', () => $('#help').showModal());
+  $('#help-close').addEventListener('click', () => $('#help').close());
+  $('#save').addEventListener('click', save);
+  document.addEventListener('keydown', onKey);
+  document.addEventListener('keyup', onKeyUp);
+  window.addEventListener('blur', () => onKeyUp({ key: ' ' }));
+  window.addEventListener('beforeunload', (event) => {
+    if (!editor.modified) return;
+    event.preventDefault();
+    event.returnValue = '';
+  });
 }
 
 /**
@@ -402,33 +390,28 @@ async function main() {
   $('#frame-number').max = String(job.stop_frame);
   $('#frame-range').textContent = `of ${job.start_frame}–${job.stop_frame}`;
 
-  canvas = new AnnotationCanvas($('#canvas'), $('#frame-image'), {
+  canvas = new AnnotationCanvas($('#stage'), $('#canvas'), $('#frame-image'), {
     onDraw,
-    onMove,
-    onSelect: (item) => select(item && !item.track ? item.shape : null),
+    onChange: (key, geometry) => editor.onChange(key, geometry),
+    onSelect: (key) => editor.selectKey(key),
+    onHover: (key) => {
+      for (const button of document.querySelectorAll('#objects .annot-object.hovered')) button.classList.remove('hovered');
+      if (key != null) $(`#objects [data-key="${key}"]`)?.classList.add('hovered');
+    },
+    onView: ({ scale }) => { $('#zoom-level').textContent = `${Math.round(scale * 100)}%`; },
+    onDraftStarted: () => status('Now click the opposite corner; Escape cancels.'),
   });
-  renderLabelSelect();
-  if (!drawable.length) status('The job has no label for rectangles: add one on the task page.', 'error');
-
-  $('#label-select').addEventListener('change', onLabelChange);
-  $('#frame-prev').addEventListener('click', () => step(-1));
-  $('#frame-next').addEventListener('click', () => step(1));
-  $('#frame-number').addEventListener('change', () => show(Number($('#frame-number').value)));
-  $('#tool-rectangle').addEventListener('click', () => setTool($('#tool-rectangle').getAttribute('aria-pressed') !== 'true'));
-  $('#delete-shape').addEventListener('click', deleteSelected);
-  $('#save').addEventListener('click', save);
-  document.addEventListener('keydown', onKey);
-  window.addEventListener('beforeunload', (event) => {
-    if (!edits) return;
-    event.preventDefault();
-    event.returnValue = '';
-  });
+  editor = new Editor({ labels: labelList, canvas, status, onModified: showModified, showFrame: show });
+  editor.load(annotations);
+  renderTools();
+  renderHelp();
+  if (!editor.drawable.length) status('The job has no label for 2D shapes: add one on the task page.', 'error');
+  wire();
 
   const gone = deleted();
   let first = job.start_frame;
   while (gone.has(first) && first < job.stop_frame) first += 1;
   show(requestedFrame() ?? first);
-  setModified(false);
   $('#main').dataset.ready = '1';
 }
 

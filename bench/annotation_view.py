@@ -1,0 +1,175 @@
+"""Browser benchmark of the annotation view: a job with 1,000 objects on each of two
+1080p frames, in Debian's Chromium driven by Playwright.
+
+    .venv/bin/python bench/annotation_view.py [--objects 1000] [--rounds 10]
+
+Measures (issue 14's targets in brackets):
+- frame switch: from the F key to the next painted frame, the frames already
+  loaded once (<= 50 ms);
+- pan and zoom: requestAnimationFrame intervals during a scripted drag and wheel
+  zoom with every object drawn, p95 (<= 20 ms);
+- save after one changed object: from the click on Save to "Saved" (<= 100 ms).
+
+A real ``annotask serve`` (SQLite) in bench/out/annotation-view; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Server, create_from_share, running  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out" / "annotation-view"
+CHROMIUM = "/usr/bin/chromium"
+WIDTH, HEIGHT = 1920, 1080
+
+
+def frames(directory: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        base = np.linspace(0, 255, WIDTH, dtype=np.float32)[None, :, None]
+        noise = rng.normal(0, 20, (HEIGHT, WIDTH, 3))
+        pixels = np.clip(base + noise + i * 40, 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(directory / f"frame_{i}.jpg", quality=85)
+
+
+def shapes(label_id: int, count: int) -> list[dict]:
+    rng = random.Random(1)
+    out = []
+    for frame in range(2):
+        for i in range(count):
+            x, y = rng.uniform(0, WIDTH - 120), rng.uniform(0, HEIGHT - 120)
+            kind = ("rectangle", "polygon")[i % 2]
+            points = (
+                [x, y, x + 100, y + 80]
+                if kind == "rectangle"
+                else [x, y, x + 90, y + 10, x + 100, y + 90, x + 10, y + 100]
+            )
+            out.append({
+                "type": kind, "frame": frame, "label_id": label_id, "points": points,
+                "occluded": False, "outside": False, "z_order": 0, "rotation": 0,
+                "attributes": [], "group": 0, "source": "manual",
+            })  # fmt: skip
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+FRAME_SWITCH = """async (key) => {
+  const t = performance.now();
+  const event = new KeyboardEvent('keydown', { key, bubbles: true });
+  document.getElementById('stage').dispatchEvent(event);
+  const script = performance.now() - t;
+  await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+  return [performance.now() - t, script];
+}"""
+
+RAF_START = """() => {
+  window.__frames = [];
+  let last = performance.now();
+  const loop = (now) => {
+    window.__frames.push(now - last);
+    last = now;
+    if (window.__raf) requestAnimationFrame(loop);
+  };
+  window.__raf = true;
+  requestAnimationFrame(loop);
+}"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    share = OUT / "share"
+    frames(share / "frames")
+    server = Server(OUT / "server", share)
+    with running(server), sync_playwright() as playwright:
+        client = server.client()
+        task_id, _ = create_from_share(client, "annotation-view", ["frames/"])
+        job = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]
+        label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]
+        body = {"tags": [], "shapes": shapes(label["id"], args.objects), "tracks": []}
+        client.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(base_url=server.url, viewport={"width": 1920, "height": 1080})
+        context.request.post("/api/auth/login", data={"username": "admin", "password": "admin"})
+        page = context.new_page()
+        page.goto(f"/jobs/{job['id']}")
+        page.wait_for_selector("#main[data-ready='1']", state="attached", timeout=60_000)
+        for key in ("f", "d"):  # both frames loaded once
+            page.evaluate(FRAME_SWITCH, key)
+            page.wait_for_function("() => document.getElementById('frame-image').complete")
+        timed = [page.evaluate(FRAME_SWITCH, "fd"[i % 2]) for i in range(args.rounds * 2)]
+        switches = [total for total, _ in timed]
+        scripts = [script for _, script in timed]
+
+        page.evaluate(RAF_START)
+        stage = page.locator("#stage").bounding_box()
+        assert stage is not None
+        cx, cy = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2
+        for _ in range(args.rounds):
+            page.mouse.move(cx, cy)
+            page.keyboard.down(" ")
+            page.mouse.down()
+            page.mouse.move(cx + 200, cy + 120, steps=20)
+            page.mouse.up()
+            page.keyboard.up(" ")
+            for _ in range(5):
+                page.mouse.wheel(0, -120)
+            for _ in range(5):
+                page.mouse.wheel(0, 120)
+        page.evaluate("() => { window.__raf = false; }")
+        intervals = page.evaluate("() => window.__frames.slice(1)")
+
+        saves = []
+        for _ in range(args.rounds):
+            page.locator("#objects .annot-object").first.click()
+            page.keyboard.press("q")  # one changed object
+            page.evaluate("() => document.getElementById('status').textContent = ''")
+            saves.append(
+                page.evaluate("""async () => {
+              const t = performance.now();
+              document.getElementById('save').click();
+              const status = document.getElementById('status');
+              while (!/Saved/.test(status.textContent)) await new Promise((r) => setTimeout(r, 1));
+              return performance.now() - t;
+            }""")
+            )
+        browser.close()
+
+    load = os.getloadavg()[0]
+    median = statistics.median
+    lines = [
+        f"annotation view, {args.objects} objects per 1080p frame, {args.rounds} rounds,"
+        f" load average {load:.1f}",
+        f"  frame switch: median {median(switches):.1f} ms, max {max(switches):.1f} ms"
+        f" (script {median(scripts):.1f} ms) (target <= 50)",
+        f"  pan/zoom rAF interval: p95 {p95(intervals):.1f} ms over {len(intervals)} frames"
+        " (target <= 20)",
+        f"  save of one changed object: median {median(saves):.1f} ms (target <= 100)",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
