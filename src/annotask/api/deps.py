@@ -8,13 +8,10 @@ schemes cannot be sent by a browser on another site's behalf.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import Annotated, TypeVar
 
@@ -23,9 +20,8 @@ from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from annotask.db.base import utcnow
 from annotask.db.models import AccessToken, User
-from annotask.domain import auth, login_throttle
+from annotask.domain import auth
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
 from annotask.domain.login_throttle import LoginLimits
 from annotask.domain.task_data import frames
@@ -155,74 +151,9 @@ class Caller:
         return self.user.is_superuser
 
 
-def _authenticate(request: Request, db: Session) -> Caller | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    scheme = scheme.lower()
-    credentials = credentials.strip()
-    if scheme == "bearer" and credentials:
-        found = auth.access_token_user(db, credentials)
-        if found is None:
-            raise NotAuthenticated("Invalid or expired access token.")
-        user, token = found
-        _touch_token(request, token)
-        if token.read_only and request.method not in SAFE_METHODS:
-            raise PermissionDenied("This access token is read-only.")
-        return Caller(user, "bearer", access_token=token)
-    if scheme == "token" and credentials:
-        user = auth.token_user(db, credentials)
-        if user is None:
-            raise NotAuthenticated("Invalid token.")
-        return Caller(user, "token")
-    if scheme == "basic" and credentials:
-        try:
-            name, _, password = base64.b64decode(credentials).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise NotAuthenticated("Invalid basic header.") from exc
-        return Caller(_basic_user(request, db, name, password), "basic")
-    session_key = request.cookies.get("sessionid")
-    if session_key:
-        found_session = auth.session_user(db, session_key)
-        if found_session is None:
-            return None
-        user, csrf_token = found_session
-        csrf_ok = _csrf_matches(request, csrf_token)
-        if request.method not in SAFE_METHODS and not csrf_ok:
-            raise PermissionDenied(CSRF_FAILED)
-        return Caller(user, "session", session_key=session_key, csrf_ok=csrf_ok)
-    return None
-
-
 def client_address(request: Request) -> str:
     """The client's address (the proxy's view when uvicorn trusts its headers)."""
     return request.client.host if request.client else ""
-
-
-def _basic_user(request: Request, db: Session, name: str, password: str) -> User:
-    """HTTP Basic counts against the same login throttle as ``/api/auth/login``;
-    a failure is written in a transaction of its own (``db`` only reads)."""
-    services: Services = request.app.state.services
-    limits = LoginLimits.from_settings(services.settings)
-    address = client_address(request)
-    checked = auth.basic_user(
-        db, name, password, address=address, limits=limits, verified=services.verified_credentials
-    )
-    if checked.user is None:
-        with services.sessions() as writer, writer.begin():
-            login_throttle.record_failure(writer, checked.key, address, limits)
-        raise NotAuthenticated("Invalid username/password.")
-    return checked.user
-
-
-def _touch_token(request: Request, token: AccessToken) -> None:
-    if token.last_used_date and utcnow() - token.last_used_date < timedelta(minutes=1):
-        return
-    services: Services = request.app.state.services
-    try:
-        with services.sessions() as session, session.begin():
-            auth.touch_access_token(session, token.id)
-    except Exception:  # best effort: never fail a request over a usage timestamp
-        pass
 
 
 CSRF_FAILED = "CSRF Failed: CSRF token missing or incorrect."
@@ -238,11 +169,40 @@ def _csrf_matches(request: Request, session_csrf: str) -> bool:
 
 
 def _authenticate_short(request: Request) -> Caller | None:
-    """Authenticate in a short read transaction of its own, closed before the handler
-    runs: a handler can then open write transactions without waiting on this one."""
+    """Who sends the request (``domain.auth.authenticate``: one short read of its own,
+    closed before the handler runs, so the handler's writes never wait on it), then
+    the double-submit CSRF check of a cookie session."""
     services: Services = request.app.state.services
-    with services.read_sessions() as session, session.begin():
-        return _authenticate(request, session)
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    credentials = auth.Credentials(
+        scheme=scheme.lower(),
+        secret=secret.strip(),
+        session_key=request.cookies.get("sessionid") or None,
+        writes=request.method not in SAFE_METHODS,
+        address=client_address(request),
+    )
+    found = auth.authenticate(
+        services.sessions,
+        services.read_sessions,
+        credentials,
+        limits=LoginLimits.from_settings(services.settings),
+        verified=services.verified_credentials,
+    )
+    if found is None:
+        return None
+    csrf_ok = True
+    if found.scheme == "session":
+        csrf_ok = _csrf_matches(request, found.csrf_token or "")
+        if credentials.writes and not csrf_ok:
+            raise PermissionDenied(CSRF_FAILED)
+    return Caller(
+        found.user,
+        found.scheme,
+        access_token=found.access_token,
+        session_key=found.session_key,
+        csrf_ok=csrf_ok,
+    )
 
 
 def optional_caller(request: Request) -> Caller | None:

@@ -6,6 +6,8 @@ hand out sessions or tokens.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
 from annotask.db.base import utcnow
 from annotask.db.models import AccessToken, AuthToken, Session, User
@@ -321,3 +324,120 @@ def require_user(user: User | None) -> User:
     if user is None:
         raise NotAuthenticated()
     return user
+
+
+# ---- commands: each owns its transactions ------------------------------------------------
+
+
+def sign_in(
+    sessions: sessionmaker[DbSession],
+    *,
+    username: str,
+    password: str,
+    address: str,
+    session_days: int,
+    limits: LoginLimits,
+) -> LoginResult | None:
+    """``POST /api/auth/login`` in a transaction of its own: a refused login is
+    answered with an error and its recorded failure must still be committed."""
+    with sessions() as db, db.begin():
+        return login(
+            db,
+            username=username,
+            password=password,
+            address=address,
+            session_days=session_days,
+            limits=limits,
+        )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents, read from its headers and cookies by the HTTP layer."""
+
+    scheme: str  # the Authorization scheme, lowercase ("" without the header)
+    secret: str  # what follows it
+    session_key: str | None  # the session cookie
+    writes: bool  # an unsafe method (POST, PATCH...): read-only tokens are refused
+    address: str  # the client's, for the login throttle
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    user: User
+    scheme: str  # "session", "bearer", "token" or "basic"
+    access_token: AccessToken | None = None
+    session_key: str | None = None
+    csrf_token: str | None = None  # the session's, for the double-submit check
+
+
+def authenticate(
+    sessions: sessionmaker[DbSession],
+    read_sessions: sessionmaker[DbSession],
+    credentials: Credentials,
+    *,
+    limits: LoginLimits,
+    verified: VerifiedCredentials | None = None,
+) -> Authenticated | None:
+    """Who presents ``credentials`` (spec 0.8), or None (anonymous, or an unknown
+    session cookie). One short read transaction, closed before the handler runs (its
+    writes never wait on it); a Basic failure and a token's use are written in
+    transactions of their own."""
+    with read_sessions() as db, db.begin():
+        return _authenticate(db, sessions, credentials, limits, verified)
+
+
+def _authenticate(
+    db: DbSession,
+    sessions: sessionmaker[DbSession],
+    given: Credentials,
+    limits: LoginLimits,
+    verified: VerifiedCredentials | None,
+) -> Authenticated | None:
+    scheme, secret = given.scheme, given.secret
+    if scheme == "bearer" and secret:
+        found = access_token_user(db, secret)
+        if found is None:
+            raise NotAuthenticated("Invalid or expired access token.")
+        user, token = found
+        _touch_soon(sessions, token)
+        if token.read_only and given.writes:
+            raise PermissionDenied("This access token is read-only.")
+        return Authenticated(user, "bearer", access_token=token)
+    if scheme == "token" and secret:
+        user = token_user(db, secret)
+        if user is None:
+            raise NotAuthenticated("Invalid token.")
+        return Authenticated(user, "token")
+    if scheme == "basic" and secret:
+        try:
+            name, _, password = base64.b64decode(secret).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise NotAuthenticated("Invalid basic header.") from exc
+        checked = basic_user(
+            db, name, password, address=given.address, limits=limits, verified=verified
+        )
+        if checked.user is None:
+            with sessions() as writer, writer.begin():
+                login_throttle.record_failure(writer, checked.key, given.address, limits)
+            raise NotAuthenticated("Invalid username/password.")
+        return Authenticated(checked.user, "basic")
+    if given.session_key:
+        found_session = session_user(db, given.session_key)
+        if found_session is None:
+            return None
+        user, csrf_token = found_session
+        return Authenticated(user, "session", session_key=given.session_key, csrf_token=csrf_token)
+    return None
+
+
+def _touch_soon(sessions: sessionmaker[DbSession], token: AccessToken) -> None:
+    """Record a token's use, at most once a minute and at best effort: never fail a
+    request over a usage timestamp."""
+    if token.last_used_date and utcnow() - token.last_used_date < timedelta(minutes=1):
+        return
+    try:
+        with sessions() as session, session.begin():
+            touch_access_token(session, token.id)
+    except Exception:
+        pass

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from annotask.domain.errors import (
 from annotask.security.errors import UnsafeInput
 from annotask.security.paths import safe_client_path, unique_name
 from annotask.settings import Settings
+
+if TYPE_CHECKING:
+    from annotask.services import Services
 
 STAGED_DIR = "files"
 TUS_DIR = "tus"
@@ -327,6 +331,58 @@ def forget_uploads(db: Session, purpose: str, target_id: int | None) -> None:
         if upload.offset < upload.length:
             Path(upload.path).unlink(missing_ok=True)
     db.execute(delete(Upload).where(Upload.purpose == purpose, Upload.target_id == target_id))
+
+
+# ---- commands: each in its own transaction (the routes stream bodies between them) ----
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Whose staging area an upload fills: its purpose, target (a task, job, project,
+    or the user for restores) and the user sending it."""
+
+    purpose: str
+    target_id: int | None
+    owner_id: int
+
+
+def begin_staging(services: Services, target: UploadTarget) -> StagingArea:
+    """Upload-Start (and a one-shot upload): forget the area's TUS uploads and empty it."""
+    with services.sessions() as db, db.begin():
+        forget_uploads(db, target.purpose, target.target_id)
+    staging = staging_area(services.settings, target.purpose, target.target_id)
+    staging.reset()
+    return staging
+
+
+def open_tus_upload(
+    services: Services, target: UploadTarget, client_name: str, length: int
+) -> tuple[str, str]:
+    """TUS create: the new upload's id and the name its file will be stored as."""
+    with services.sessions() as db, db.begin():
+        upload, stored = create_tus_upload(
+            db,
+            services.settings,
+            purpose=target.purpose,
+            target_id=target.target_id,
+            owner_id=target.owner_id,
+            client_name=client_name,
+            length=length,
+        )
+        return upload.id, stored
+
+
+def tus_progress(services: Services, target: UploadTarget, upload_id: str) -> tuple[int, int]:
+    """TUS HEAD: the upload's offset and length (404 for another target's or user's)."""
+    with services.read_sessions() as db, db.begin():
+        upload = get_tus_upload(
+            db,
+            upload_id,
+            purpose=target.purpose,
+            target_id=target.target_id,
+            owner_id=target.owner_id,
+        )
+        return upload.offset, upload.length
 
 
 def purge_abandoned(db: Session, settings: Settings) -> int:

@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, Request, Response
@@ -16,31 +17,28 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
-from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
+from annotask.api.deps import Caller, CurrentCaller, Db
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import import_format, import_options
 from annotask.api.upload_protocol import (
-    UploadTarget,
-    handle_tus_head,
-    handle_tus_patch,
-    handle_upload_post,
+    UploadCall,
+    UploadHook,
+    UploadRoutes,
+    add_upload_routes,
     has,
     receive_one_file,
 )
-from annotask.db.models import Job, Task
+from annotask.db.models import Job, Task, User
 from annotask.domain import permissions
-from annotask.domain.annotations import service
+from annotask.domain.annotations import commands, service
 from annotask.domain.annotations.start import (
     IMPORT_WAIT_SECONDS,
     JOB_ANNOTATIONS,
     TASK_ANNOTATIONS,
-    start_import,
-    take_staged_file,
     wait_briefly,
 )
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.tasks import MAX_ID
-from annotask.domain.uploads import StagingArea
 from annotask.services import Services
 
 router = CvatRouter(tags=["annotations"])
@@ -184,136 +182,72 @@ def delete_job_annotations(
 # ---- imports (upload protocol) -------------------------------------------------------
 
 
-def _check_target(services: Services, caller: Caller, target: str, target_id: int) -> None:
-    with services.read_sessions() as db, db.begin():
-        if target == "task":
-            task = _task_for_write(db, caller, target_id)
-            if task.data is None:
-                raise ValidationFailed("The task has no data yet: upload its data first.")
-        else:
-            _job(db, caller, target_id)
+def import_hooks(operation: str, target: str, field: str) -> tuple[UploadHook, UploadHook]:
+    """Upload-Finish and the one-shot POST (the generated API's multipart ``field``) of
+    an annotation or dataset import: queue the import of the staged file and answer
+    202, after giving a small import a moment to finish (the CLI polls imports only
+    every 5 s, so an import done at the first poll saves that)."""
 
-
-def import_starter(
-    services: Services,
-    caller: Caller,
-    *,
-    purpose: str,
-    operation: str,
-    target: str,
-    target_id: int,
-    fmt: Any,
-    options: Any,
-):
-    """The end of an annotation or dataset upload: queue the import of the named staged
-    file and answer 202, after giving a small import a moment to finish (the CLI
-    polls imports only every 5 s, so an import done at the first poll saves that)."""
-
-    def start(staging: StagingArea, filename: str | None) -> str:
-        assert fmt is not None
-        with services.sessions() as db, db.begin():
-            path = take_staged_file(db, services, staging, purpose, target_id, filename)
-            return start_import(
-                db,
-                services,
+    async def queue_import(call: UploadCall, filename: str | None) -> Response:
+        fmt, options = call.prepared
+        assert fmt is not None  # required at Upload-Finish and in one shot
+        rq_id = await run_in_threadpool(
+            partial(
+                commands.import_staged,
+                call.services,
+                call.caller.user,
+                call.staging,
+                filename,
+                purpose=call.target.purpose,
                 operation=operation,
                 target=target,
-                target_id=target_id,
-                owner_id=caller.user.id,
+                target_id=call.target.target_id,
                 format_name=fmt.name,
-                path=path,
                 import_mode=options.import_mode,
                 conv_mask_to_poly=options.conv_mask_to_poly,
             )
-
-    async def queue_import(staging: StagingArea, filename: str | None) -> Response:
-        rq_id = await run_in_threadpool(start, staging, filename)
-        await run_in_threadpool(wait_briefly, services, rq_id, IMPORT_WAIT_SECONDS)
+        )
+        await run_in_threadpool(wait_briefly, call.services, rq_id, IMPORT_WAIT_SECONDS)
         return JSONResponse({"rq_id": rq_id}, status_code=202)
 
-    return queue_import
+    async def finish(call: UploadCall) -> Response:
+        return await queue_import(call, call.request.query_params.get("filename"))
+
+    async def one_shot(call: UploadCall) -> Response:
+        name = await receive_one_file(call.request, call.services, call.target, call.staging, field)
+        return await queue_import(call, name)
+
+    return finish, one_shot
 
 
-async def upload_annotations(
-    request: Request, services: Services, caller: Caller, target: str, target_id: int
-) -> Response:
-    """``POST .../annotations/``: Upload-Start / TUS / Upload-Finish, or one multipart file."""
+def _annotation_format(request: Request) -> tuple[Any, Any]:
+    """The format (needed unless the POST only creates a TUS upload) and options."""
     finishing = has(request, "upload-finish")
     fmt = import_format(request, required=finishing or not has(request, "upload-length"))
-    options = import_options(request)
-    await run_in_threadpool(_check_target, services, caller, target, target_id)
-    purpose = TASK_ANNOTATIONS if target == "task" else JOB_ANNOTATIONS
-    upload = UploadTarget(purpose, target_id, caller.user.id)
+    return fmt, import_options(request)
 
-    queue_import = import_starter(
-        services,
-        caller,
-        purpose=purpose,
-        operation="import:annotations",
-        target=target,
-        target_id=target_id,
-        fmt=fmt,
-        options=options,
+
+def _check(target: str):
+    def check(services: Services, user: User, target_id: int) -> None:
+        commands.check_import_target(services, user, target, target_id)
+
+    return check
+
+
+for _target, _purpose in (("task", TASK_ANNOTATIONS), ("job", JOB_ANNOTATIONS)):
+    _finish, _one_shot = import_hooks("import:annotations", _target, "annotation_file")
+    add_upload_routes(
+        router,
+        UploadRoutes(
+            path=TASK_PATH if _target == "task" else JOB_PATH,
+            purpose=_purpose,
+            name=f"import_{_target}_annotations",
+            chunk_name=f"{_target}_annotations_chunk",
+            offset_name=f"{_target}_annotations_offset",
+            id_param=f"{_target}_id",
+            check=_check(_target),
+            prepare=_annotation_format,
+            finish=_finish,
+            one_shot=_one_shot,
+        ),
     )
-
-    async def finish(req: Request, staging: StagingArea) -> Response:
-        return await queue_import(staging, req.query_params.get("filename"))
-
-    async def single_shot(req: Request, staging: StagingArea) -> Response:
-        """The generated API's multipart ``annotation_file``."""
-        name = await receive_one_file(req, services, upload, staging, "annotation_file")
-        return await queue_import(staging, name)
-
-    return await handle_upload_post(
-        request, services, upload, on_finish=finish, on_single_shot=single_shot
-    )
-
-
-@router.post(TASK_PATH)
-async def import_task_annotations(
-    task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    return await upload_annotations(request, services, caller, "task", task_id)
-
-
-@router.post(JOB_PATH)
-async def import_job_annotations(
-    job_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    return await upload_annotations(request, services, caller, "job", job_id)
-
-
-@router.patch("/api/tasks/{task_id}/annotations/{file_id}")
-async def task_annotations_chunk(
-    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_target, services, caller, "task", task_id)
-    upload = UploadTarget(TASK_ANNOTATIONS, task_id, caller.user.id)
-    return await handle_tus_patch(request, services, upload, file_id)
-
-
-@router.head("/api/tasks/{task_id}/annotations/{file_id}")
-async def task_annotations_offset(
-    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_target, services, caller, "task", task_id)
-    upload = UploadTarget(TASK_ANNOTATIONS, task_id, caller.user.id)
-    return await handle_tus_head(request, services, upload, file_id)
-
-
-@router.patch("/api/jobs/{job_id}/annotations/{file_id}")
-async def job_annotations_chunk(
-    job_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_target, services, caller, "job", job_id)
-    upload = UploadTarget(JOB_ANNOTATIONS, job_id, caller.user.id)
-    return await handle_tus_patch(request, services, upload, file_id)
-
-
-@router.head("/api/jobs/{job_id}/annotations/{file_id}")
-async def job_annotations_offset(
-    job_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_target, services, caller, "job", job_id)
-    upload = UploadTarget(JOB_ANNOTATIONS, job_id, caller.user.id)
-    return await handle_tus_head(request, services, upload, file_id)

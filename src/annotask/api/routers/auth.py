@@ -63,15 +63,14 @@ def login(
     if not username:
         raise ValidationFailed({"username": "This field is required."})
     settings = services.settings
-    with services.sessions() as db, db.begin():
-        result = auth.login(
-            db,
-            username=username,
-            password=body.password,
-            address=client_address(request),
-            session_days=settings.session_days,
-            limits=LoginLimits.from_settings(settings),
-        )
+    result = auth.sign_in(
+        services.sessions,
+        username=username,
+        password=body.password,
+        address=client_address(request),
+        session_days=settings.session_days,
+        limits=LoginLimits.from_settings(settings),
+    )
     if result is None:
         raise ValidationFailed("Unable to log in with provided credentials.")
     secure = request.url.scheme == "https"

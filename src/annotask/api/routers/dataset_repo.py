@@ -75,11 +75,7 @@ def check(rq_id: str, caller: CurrentCaller, db: Db) -> dict:
 
 
 def _push(request: Request, caller: Caller, services: Services, task_id: int) -> dict:
-    # Its own write transaction: a GET's session is a read-only one.
-    with services.sessions() as db, db.begin():
-        task = tasks.get_task_for_change(db, caller.user, task_id)
-        rq_id = service.start_push(db, services, caller.user, task, base_url(request))
-    return {"rq_id": rq_id}
+    return {"rq_id": service.push(services, caller.user, task_id, base_url(request))}
 
 
 @router.get("/push/{task_id}", dependencies=[Depends(_enabled)])

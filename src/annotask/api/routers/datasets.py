@@ -8,14 +8,16 @@ target, which only the requester (or an admin) may use.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
-from annotask.api.routers.annotations import get_row, import_starter
+from annotask.api.routers.annotations import get_row, import_hooks
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import (
     check_local,
@@ -25,29 +27,27 @@ from annotask.api.schemas.annotations import (
     query_bool,
 )
 from annotask.api.upload_protocol import (
-    UploadTarget,
-    handle_tus_head,
-    handle_tus_patch,
-    handle_upload_post,
+    UploadCall,
+    UploadHook,
+    UploadRoutes,
+    add_upload_routes,
     has,
     is_one_shot,
     receive_one_file,
 )
 from annotask.api.urls import base_url
-from annotask.db.models import Job, Project, Task
+from annotask.db.models import Job, Project, Task, User
 from annotask.domain import permissions
+from annotask.domain.annotations import commands
 from annotask.domain.annotations.start import (
     PROJECT_BACKUP,
     PROJECT_DATASET,
     TASK_BACKUP,
     start_backup,
     start_export,
-    start_restore,
-    take_staged_file,
 )
 from annotask.domain.errors import NotFound, ValidationFailed
 from annotask.domain.requests import get_for_caller
-from annotask.domain.uploads import StagingArea
 from annotask.formats.registry import dataset_formats
 from annotask.services import Services
 
@@ -206,146 +206,86 @@ def download_project_backup(project_id: int, request: Request, caller: CurrentCa
 # ---- backup restores -------------------------------------------------------------------
 
 
-def _backup_target(caller: Caller, purpose: str = TASK_BACKUP) -> UploadTarget:
-    """One staging area per user: restores of different users never share files."""
-    return UploadTarget(purpose, caller.user.id, caller.user.id)
+def _restore_hooks(purpose: str, target: str) -> tuple[UploadHook, UploadHook]:
+    """Upload-Finish and CVAT's one-shot multipart ``task_file`` / ``project_file``.
+    Each user stages their own backups: restores of different users never share files."""
 
-
-async def _restore(
-    request: Request, caller: Caller, services: Services, purpose: str, target: str
-) -> Response:
-    upload = _backup_target(caller, purpose)
-
-    def start(staging: StagingArea, filename: str | None) -> str:
-        with services.sessions() as db, db.begin():
-            path = take_staged_file(
-                db,
-                services,
-                staging,
-                purpose,
-                upload.target_id,
+    async def restore(call: UploadCall, filename: str | None) -> Response:
+        rq_id = await run_in_threadpool(
+            partial(
+                commands.restore_staged,
+                call.services,
+                call.caller.user,
+                call.staging,
                 filename,
-                store_as="backup.zip",
+                purpose=purpose,
+                target=target,
             )
-            return start_restore(db, services, owner_id=caller.user.id, path=path, target=target)
-
-    async def finish(req: Request, staging: StagingArea) -> Response:
-        rq_id = await run_in_threadpool(start, staging, req.query_params.get("filename"))
+        )
         return JSONResponse({"rq_id": rq_id}, status_code=202)
 
-    async def single_shot(req: Request, staging: StagingArea) -> Response:
-        """CVAT's multipart ``task_file`` / ``project_file``, without the protocol."""
-        name = await receive_one_file(req, services, upload, staging, f"{target}_file")
-        rq_id = await run_in_threadpool(start, staging, name)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
+    async def finish(call: UploadCall) -> Response:
+        return await restore(call, call.request.query_params.get("filename"))
 
-    return await handle_upload_post(
-        request, services, upload, on_finish=finish, on_single_shot=single_shot
+    async def one_shot(call: UploadCall) -> Response:
+        field = f"{target}_file"
+        name = await receive_one_file(call.request, call.services, call.target, call.staging, field)
+        return await restore(call, name)
+
+    return finish, one_shot
+
+
+for _target, _purpose, _doc in (
+    ("task", TASK_BACKUP, None),
+    (
+        "project",
+        PROJECT_BACKUP,
+        "A new project with its labels and all its tasks; ``result_id`` is the project.",
+    ),
+):
+    _finish, _one_shot = _restore_hooks(_purpose, _target)
+    add_upload_routes(
+        router,
+        UploadRoutes(
+            path=f"/api/{_target}s/backup/",
+            purpose=_purpose,
+            name=f"import_{_target}_backup",
+            chunk_name=f"{_target}_backup_chunk",
+            offset_name=f"{_target}_backup_offset",
+            finish=_finish,
+            one_shot=_one_shot,
+            doc=_doc,
+        ),
     )
-
-
-@router.post("/api/tasks/backup/")
-async def import_task_backup(
-    request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    return await _restore(request, caller, services, TASK_BACKUP, "task")
-
-
-@router.patch("/api/tasks/backup/{file_id}")
-async def task_backup_chunk(
-    file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    return await handle_tus_patch(request, services, _backup_target(caller), file_id)
-
-
-@router.head("/api/tasks/backup/{file_id}")
-async def task_backup_offset(
-    file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    return await handle_tus_head(request, services, _backup_target(caller), file_id)
-
-
-@router.post("/api/projects/backup/")
-async def import_project_backup(
-    request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    """A new project with its labels and all its tasks; ``result_id`` is the project."""
-    return await _restore(request, caller, services, PROJECT_BACKUP, "project")
-
-
-@router.patch("/api/projects/backup/{file_id}")
-async def project_backup_chunk(
-    file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    upload = _backup_target(caller, PROJECT_BACKUP)
-    return await handle_tus_patch(request, services, upload, file_id)
-
-
-@router.head("/api/projects/backup/{file_id}")
-async def project_backup_offset(
-    file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    upload = _backup_target(caller, PROJECT_BACKUP)
-    return await handle_tus_head(request, services, upload, file_id)
 
 
 # ---- project dataset import ---------------------------------------------------------------
 
 
-def _check_project(services: Services, caller: Caller, project_id: int) -> None:
-    with services.read_sessions() as db, db.begin():
-        permissions.require_project_change(db, caller.user, get_row(db, Project, project_id))
+def _dataset_format(request: Request) -> tuple[Any, Any]:
+    """The format (needed at Upload-Start, Upload-Finish and in one shot) and options."""
+    required = has(request, "upload-finish") or is_one_shot(request) or has(request, "upload-start")
+    return import_format(request, required=required), import_options(request)
 
 
-@router.post("/api/projects/{project_id}/dataset/")
-async def import_project_dataset(
-    project_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    """Annotations for the project's existing tasks, matched by frame name."""
-    finishing = has(request, "upload-finish")
-    one_shot = is_one_shot(request)
-    fmt = import_format(request, required=finishing or one_shot or has(request, "upload-start"))
-    options = import_options(request)
-    await run_in_threadpool(_check_project, services, caller, project_id)
-    upload = UploadTarget(PROJECT_DATASET, project_id, caller.user.id)
+def _check_project(services: Services, user: User, project_id: int) -> None:
+    commands.check_import_target(services, user, "project", project_id)
 
-    queue_import = import_starter(
-        services,
-        caller,
+
+_finish, _one_shot = import_hooks("import:dataset", "project", "dataset_file")
+add_upload_routes(
+    router,
+    UploadRoutes(
+        path="/api/projects/{project_id}/dataset/",
         purpose=PROJECT_DATASET,
-        operation="import:dataset",
-        target="project",
-        target_id=project_id,
-        fmt=fmt,
-        options=options,
-    )
-
-    async def finish(req: Request, staging: StagingArea) -> Response:
-        return await queue_import(staging, req.query_params.get("filename"))
-
-    async def single_shot(req: Request, staging: StagingArea) -> Response:
-        """CVAT's multipart ``dataset_file``, without the protocol."""
-        name = await receive_one_file(req, services, upload, staging, "dataset_file")
-        return await queue_import(staging, name)
-
-    return await handle_upload_post(
-        request, services, upload, on_finish=finish, on_single_shot=single_shot
-    )
-
-
-@router.patch("/api/projects/{project_id}/dataset/{file_id}")
-async def project_dataset_chunk(
-    project_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_project, services, caller, project_id)
-    upload = UploadTarget(PROJECT_DATASET, project_id, caller.user.id)
-    return await handle_tus_patch(request, services, upload, file_id)
-
-
-@router.head("/api/projects/{project_id}/dataset/{file_id}")
-async def project_dataset_offset(
-    project_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_check_project, services, caller, project_id)
-    upload = UploadTarget(PROJECT_DATASET, project_id, caller.user.id)
-    return await handle_tus_head(request, services, upload, file_id)
+        name="import_project_dataset",
+        chunk_name="project_dataset_chunk",
+        offset_name="project_dataset_offset",
+        id_param="project_id",
+        check=_check_project,
+        prepare=_dataset_format,
+        finish=_finish,
+        one_shot=_one_shot,
+        doc="Annotations for the project's existing tasks, matched by frame name.",
+    ),
+)

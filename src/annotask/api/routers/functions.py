@@ -25,7 +25,7 @@ from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.functions import function_read
 from annotask.db.models import Function, User
-from annotask.domain.errors import NotFound, ValidationFailed
+from annotask.domain.errors import ValidationFailed
 from annotask.domain.functions import agents, registry
 from annotask.domain.tasks import users_by_id
 from annotask.services import Services
@@ -149,27 +149,12 @@ async def watch_queue(
     hour, or when the function is deleted; the agent reconnects by itself."""
     function_id = agents.queue_function_id(queue_id)
 
-    def check() -> None:
-        with services.read_sessions() as db, db.begin():
-            registry.get_function_for_manage(db, caller.user, function_id)
-
-    await run_in_threadpool(check)
+    await run_in_threadpool(agents.check_watch, services.read_sessions, caller.user, function_id)
     return StreamingResponse(
         _events(services, caller.user, function_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-def _pending(services: Services, user: User, function_id: int) -> list[tuple[str, str]] | None:
-    """The acquirable requests as ``(id, category)``, or None once the function is gone."""
-    _release_expired(services)
-    with services.read_sessions() as db, db.begin():
-        try:
-            registry.get_function_for_manage(db, user, function_id)
-        except NotFound:
-            return None
-        return agents.pending_ids(db, function_id)
 
 
 def _new_categories(pending: list[tuple[str, str]], announced: set[str]) -> list[str]:
@@ -186,7 +171,9 @@ async def _events(services: Services, user: User, function_id: int) -> AsyncIter
     started = last_sent = time.monotonic()
     announced: set[str] = set()
     while time.monotonic() - started < WATCH_MAX_SECONDS:
-        pending = await run_in_threadpool(_pending, services, user, function_id)
+        pending = await run_in_threadpool(
+            agents.watched_pending, services.sessions, services.read_sessions, user, function_id
+        )
         if pending is None:
             return
         for category in _new_categories(pending, announced):

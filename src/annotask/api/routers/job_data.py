@@ -10,12 +10,11 @@ from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
 from annotask.api.media import query_number, send
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.data import data_meta
 from annotask.db.models import Job
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
-from annotask.domain.task_data import frames
-from annotask.domain.task_data.deleted_frames import set_deleted_frames
+from annotask.domain.task_data import commands, frames
+from annotask.domain.task_data.meta import data_meta
 from annotask.services import Services
 
 router = CvatRouter(prefix="/api/jobs", tags=["jobs"])
@@ -81,17 +80,9 @@ async def patch_job_data_meta(
     job_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
 ) -> dict:
     raw = await read_json(request)
-
-    def change() -> dict:
-        with services.sessions() as db, db.begin():
-            job = permissions.require_job_view(db, caller.user, db.get(Job, job_id))
-            task = permissions.require_task_change(db, caller.user, job.segment.task)
-            start, stop = job.segment.start_frame, job.segment.stop_frame
-            set_deleted_frames(task, raw, start, stop)
-            db.flush()
-            return data_meta(db, task, start, stop)
-
-    return await run_in_threadpool(change)
+    return await run_in_threadpool(
+        commands.change_job_deleted_frames, services, caller.user, job_id, raw
+    )
 
 
 @router.get("/{job_id}/preview")

@@ -22,9 +22,7 @@ from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.functions import function_call, lambda_function
 from annotask.db.models import Function
-from annotask.domain.errors import NotFound
 from annotask.domain.functions import agents, calls, registry, runs
-from annotask.services import Services
 
 router = CvatRouter(prefix="/api/lambda", tags=["lambda"])
 
@@ -40,9 +38,7 @@ def list_functions(caller: CurrentCaller, db: Db) -> list[dict]:
 
 
 def _function(db: Session, caller: Caller, func_id: str) -> Function:
-    if not func_id.isdigit():
-        raise NotFound(f"Function {func_id!r} not found.")
-    return registry.get_function(db, caller.user, int(func_id))
+    return registry.get_function_by_key(db, caller.user, func_id)
 
 
 @router.get("/functions/{func_id}")
@@ -59,18 +55,15 @@ async def call_function(
 ) -> Any:
     """CVAT's immediate call on one frame: queued for the function's agents, then
     awaited without holding a worker thread (:func:`calls.await_answer`)."""
-    request_id = await run_in_threadpool(_create_call, services, caller, func_id, body)
+    request_id = await run_in_threadpool(
+        calls.start_call, services.sessions, caller.user, func_id, body
+    )
     return await calls.await_answer(
         services.sessions,
         services.read_sessions,
         request_id,
         services.settings.function_call_timeout_seconds,
     )
-
-
-def _create_call(services: Services, caller: Caller, func_id: str, body: Any) -> str:
-    with services.sessions() as db, db.begin():
-        return calls.create_call(db, caller.user, _function(db, caller, func_id), body).id
 
 
 @router.post("/requests")

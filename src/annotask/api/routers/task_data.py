@@ -12,39 +12,16 @@ from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_w
 from annotask.api.media import query_number, send
 from annotask.api.multipart import receive_multipart
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.data import data_meta
-from annotask.api.upload_protocol import (
-    UploadTarget,
-    handle_tus_head,
-    handle_tus_patch,
-    handle_upload_post,
-)
+from annotask.api.upload_protocol import UploadCall, UploadRoutes, add_upload_routes
 from annotask.db.models import Task
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
-from annotask.domain.task_data import frames
-from annotask.domain.task_data.deleted_frames import set_deleted_frames
+from annotask.domain.task_data import commands, frames
+from annotask.domain.task_data.meta import data_meta
 from annotask.domain.task_data.params import DataParams
-from annotask.domain.task_data.start import DATA_PURPOSE, start_creation
-from annotask.domain.uploads import StagingArea
-from annotask.services import Services
+from annotask.domain.task_data.start import DATA_PURPOSE
 
 router = CvatRouter(prefix="/api/tasks", tags=["tasks"])
-
-
-def _task_for_change(services: Services, caller, task_id: int) -> Task:
-    with services.read_sessions() as db, db.begin():
-        return permissions.require_task_change(db, caller.user, db.get(Task, task_id))
-
-
-def _start(
-    services: Services, caller, task_id: int, params: DataParams, staging: StagingArea | None
-) -> str:
-    with services.sessions() as db, db.begin():
-        task = permissions.require_task_change(db, caller.user, db.get(Task, task_id))
-        return start_creation(
-            db, services, task=task, owner_id=caller.user.id, params=params, staging=staging
-        )
 
 
 def _params_from(body) -> DataParams:
@@ -53,32 +30,32 @@ def _params_from(body) -> DataParams:
     return validate(DataParams, body)
 
 
-@router.post("/{task_id}/data/", status_code=202)
-async def upload_data(
-    task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_task_for_change, services, caller, task_id)
-    target = UploadTarget(DATA_PURPOSE, task_id, caller.user.id)
-
-    async def finish(req: Request, staging: StagingArea) -> Response:
-        params = _params_from(await read_json(req))
-        rq_id = await run_in_threadpool(_start, services, caller, task_id, params, staging)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
-
-    async def single_shot(req: Request, staging: StagingArea) -> Response:
-        if req.headers.get("content-type", "").startswith("multipart/form-data"):
-            staging.reset()
-            form = await receive_multipart(req, staging, services.settings.max_upload_bytes)
-            params = _params_from(_coerce_form(form.field_items))
-            rq_id = await run_in_threadpool(_start, services, caller, task_id, params, staging)
-        else:
-            params = _params_from(await read_json(req))
-            rq_id = await run_in_threadpool(_start, services, caller, task_id, params, None)
-        return JSONResponse({"rq_id": rq_id}, status_code=202)
-
-    return await handle_upload_post(
-        request, services, target, on_finish=finish, on_single_shot=single_shot
+async def _start(call: UploadCall, params: DataParams, *, staged: bool) -> Response:
+    rq_id = await run_in_threadpool(
+        commands.start_data,
+        call.services,
+        call.caller.user,
+        call.target.target_id,
+        params,
+        call.staging if staged else None,
     )
+    return JSONResponse({"rq_id": rq_id}, status_code=202)
+
+
+async def _finish(call: UploadCall) -> Response:
+    return await _start(call, _params_from(await read_json(call.request)), staged=True)
+
+
+async def _one_shot(call: UploadCall) -> Response:
+    """The files in a multipart body with the parameters as fields, or only the
+    parameters as JSON (share or remote files)."""
+    req = call.request
+    if req.headers.get("content-type", "").startswith("multipart/form-data"):
+        call.staging.reset()
+        limit = call.services.settings.max_upload_bytes
+        form = await receive_multipart(req, call.staging, limit)
+        return await _start(call, _params_from(_coerce_form(form.field_items)), staged=True)
+    return await _start(call, _params_from(await read_json(req)), staged=False)
 
 
 def _coerce_form(fields: list[tuple[str, str]]) -> dict:
@@ -103,35 +80,27 @@ async def patch_data_meta(
     task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
 ) -> dict:
     raw = await read_json(request)
-
-    def change() -> dict:
-        with services.sessions() as db, db.begin():
-            task = permissions.require_task_change(db, caller.user, db.get(Task, task_id))
-            set_deleted_frames(task, raw)
-            db.flush()
-            return data_meta(db, task)
-
-    return await run_in_threadpool(change)
-
-
-@router.patch("/{task_id}/data/{file_id}")
-async def upload_data_chunk(
-    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_task_for_change, services, caller, task_id)
-    return await handle_tus_patch(
-        request, services, UploadTarget(DATA_PURPOSE, task_id, caller.user.id), file_id
+    return await run_in_threadpool(
+        commands.change_task_deleted_frames, services, caller.user, task_id, raw
     )
 
 
-@router.head("/{task_id}/data/{file_id}")
-async def upload_data_offset(
-    task_id: int, file_id: str, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> Response:
-    await run_in_threadpool(_task_for_change, services, caller, task_id)
-    return await handle_tus_head(
-        request, services, UploadTarget(DATA_PURPOSE, task_id, caller.user.id), file_id
-    )
+# The upload protocol; its TUS chunk route's {file_id} would take "meta" above.
+add_upload_routes(
+    router,
+    UploadRoutes(
+        path="/{task_id}/data/",
+        purpose=DATA_PURPOSE,
+        name="upload_data",
+        chunk_name="upload_data_chunk",
+        offset_name="upload_data_offset",
+        id_param="task_id",
+        check=commands.check_data_upload,
+        finish=_finish,
+        one_shot=_one_shot,
+        status_code=202,
+    ),
+)
 
 
 def _visible_task(db, caller, task_id: int) -> Task:

@@ -43,6 +43,7 @@ from annotask.domain.dataset_repo.remote import plan_remote
 from annotask.domain.errors import Conflict, NotFound, ValidationFailed
 from annotask.domain.requests import create_request
 from annotask.domain.task_data.layout import task_layout
+from annotask.domain.tasks import get_task_for_change
 from annotask.services import Services
 from annotask.settings import Settings
 
@@ -148,6 +149,14 @@ def _apply(repo: DatasetRepository, spec: RepoSpec, fmt: str, lfs: bool) -> None
     repo.url, repo.path, repo.format, repo.lfs = spec.url, spec.path, fmt, lfs
     repo.status, repo.sync_date, repo.last_error = "!sync", None, ""
     repo.updated_date = utcnow()
+
+
+def push(services: Services, user: User, task_id: int, base_url: str) -> str:
+    """Synchronize: the user may change the task; queue (or reuse) its push, in a write
+    transaction of its own (CVAT's method is GET, whose request session only reads)."""
+    with services.sessions() as db, db.begin():
+        task = get_task_for_change(db, user, task_id)
+        return start_push(db, services, user, task, base_url)
 
 
 def start_push(db: Session, services: Services, user: User, task: Task, base_url: str) -> str:

@@ -102,6 +102,32 @@ def release_expired(
     return changed
 
 
+# ---- the watch stream: each look in its own short read ----------------------------------
+
+
+def check_watch(read_sessions: sessionmaker[Session], user: User, function_id: int) -> None:
+    """The user may watch the function's queue (its owner or an admin; 404 otherwise)."""
+    with read_sessions() as db, db.begin():
+        get_function_for_manage(db, user, function_id)
+
+
+def watched_pending(
+    sessions: sessionmaker[Session],
+    read_sessions: sessionmaker[Session],
+    user: User,
+    function_id: int,
+) -> list[tuple[str, str]] | None:
+    """What a watching agent could acquire now as ``(id, category)`` (expired leases
+    given back first), or None once the function is gone or out of the user's hands."""
+    release_expired(sessions, read_sessions)
+    with read_sessions() as db, db.begin():
+        try:
+            get_function_for_manage(db, user, function_id)
+        except NotFound:
+            return None
+        return pending_ids(db, function_id)
+
+
 # ---- agents: acquire, update, complete, fail ----------------------------------------
 
 

@@ -46,6 +46,7 @@ from annotask.db.models import AnnotationRequest, Function, Job, Task, User
 from annotask.domain.annotations import service as annotations
 from annotask.domain.annotations.context import label_set
 from annotask.domain.errors import DomainError, Errors, ValidationFailed
+from annotask.domain.functions.registry import get_function_by_key
 from annotask.domain.functions.runs import (
     INTERACTIVE,
     UNFINISHED,
@@ -87,6 +88,13 @@ class CallTimedOut(DomainError):
 
 
 # ---- the caller's side: create, then wait ------------------------------------------
+
+
+def start_call(sessions: sessionmaker[Session], user: User, key: str, raw: Any) -> str:
+    """``POST /api/lambda/functions/{key}``: queue the call in a transaction of its own,
+    committed before the caller awaits the answer (:func:`await_answer`)."""
+    with sessions() as db, db.begin():
+        return create_call(db, user, get_function_by_key(db, user, key), raw).id
 
 
 def create_call(db: Session, user: User, function: Function, raw: Any) -> AnnotationRequest:

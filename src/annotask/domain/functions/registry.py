@@ -52,6 +52,13 @@ def can_manage(user: User, function: Function) -> bool:
     return user.is_superuser or function.owner_id == user.id
 
 
+def get_function_by_key(db: Session, user: User, key: str) -> Function:
+    """The function of ``/api/lambda/functions/{key}`` (the id as text); 404 otherwise."""
+    if not key.isdigit():
+        raise NotFound(f"Function {key!r} not found.")
+    return get_function(db, user, int(key))
+
+
 def get_function(db: Session, user: User, function_id: int) -> Function:
     """A function the user may see; 404 otherwise (private ones do not leak)."""
     function = db.get(Function, function_id) if 0 < function_id <= MAX_ID else None

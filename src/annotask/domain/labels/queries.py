@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from sqlalchemy import ColumnElement, Select, exists, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from annotask.db.models import Label, Project, Task, User
+from annotask.db.models import Job, Label, Project, Task, User
 from annotask.domain import permissions
 from annotask.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from annotask.domain.labels.parsing import MAX_ID
@@ -99,16 +99,20 @@ LABEL_LIST = ListSpec(
 )
 
 
+def _row(db: Session, model: type[Job | Task | Project], value: str, field: str):
+    """The row named by a list filter, or None (a 404 from the access check) for ids no
+    column holds. The access checks come from ``permissions``, not from the task, job
+    and project modules: those import this package to validate and write labels."""
+    object_id = parse_id(value, field) or 0
+    return db.get(model, object_id) if 0 < object_id <= MAX_ID else None
+
+
 def list_labels(db: Session, user: User, params: Mapping[str, str]) -> Select:
     """CVAT's ``GET /api/labels``: the labels of one task, job or project, or all visible ones.
 
     Only top-level labels are listed; skeleton points come nested in ``sublabels``.
     A task or job inside a project lists the project's labels.
     """
-    # Imported here: tasks, projects and jobs import this package to validate and
-    # write labels, and their access checks are what scope this list.
-    from annotask.domain import jobs, projects, tasks
-
     scopes = {key: params.get(key) for key in ("job_id", "task_id", "project_id")}
     given = {key: value for key, value in scopes.items() if value not in (None, "")}
     if len(given) > 1:
@@ -116,15 +120,14 @@ def list_labels(db: Session, user: User, params: Mapping[str, str]) -> Select:
     query = select(Label)
     owner: LabelOwner | None = None
     if "job_id" in given:
-        job = jobs.get_job(db, user, parse_id(given["job_id"], "job_id") or 0)
+        job = permissions.require_job_view(db, user, _row(db, Job, given["job_id"], "job_id"))
         owner = label_owner(db, db.get(Task, job.task_id))
     elif "task_id" in given:
-        owner = label_owner(
-            db, tasks.get_task(db, user, parse_id(given["task_id"], "task_id") or 0)
-        )
+        task = permissions.require_task_view(db, user, _row(db, Task, given["task_id"], "task_id"))
+        owner = label_owner(db, task)
     elif "project_id" in given:
-        project_id = parse_id(given["project_id"], "project_id") or 0
-        owner = projects.get_project(db, user, project_id)
+        project = _row(db, Project, given["project_id"], "project_id")
+        owner = permissions.require_project_view(db, user, project)
     if owner is not None:
         query = query.where(owner_condition(owner))
     else:

@@ -1,4 +1,5 @@
-"""``DataMetaRead`` (spec 4.6) for a task or a job's frame range."""
+"""``DataMetaRead`` (spec 4.6) for a task or a job's frame range: a query of the domain,
+read by the data meta routes and after a change of the deleted frames."""
 
 from __future__ import annotations
 
