@@ -85,14 +85,14 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from annotask.db.models import Task
-    from annotask.domain.task_data import frames
+    from annotask.domain.task_data import serving
     from annotask.services import Services
     from annotask.settings import Settings
 
     services = Services(Settings())
     with services.read_sessions() as db:
         task = db.get(Task, int(sys.argv[1]))
-        key = frames.chunk_cache_key(task, task.data, "compressed", range(0, 2))
+        key = serving.chunk_cache_key(task, task.data, "compressed", range(0, 2))
     lease = services.cache.try_lease(key)
     assert lease is not None, "the chunk is already being built"
     print("held", flush=True)

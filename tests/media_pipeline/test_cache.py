@@ -16,7 +16,7 @@ import diskcache
 import pytest
 
 from annotask.cache.disk import DiskChunkCache
-from annotask.domain.task_data.frames import cached, retry_while_building
+from annotask.domain.task_data.serving import cached, retry_while_building
 from tests.conftest import start_server
 from tests.support.server import ADMIN
 

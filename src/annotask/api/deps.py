@@ -24,7 +24,7 @@ from annotask.db.models import AccessToken, User
 from annotask.domain import auth
 from annotask.domain.errors import NotAuthenticated, PermissionDenied
 from annotask.domain.login_throttle import LoginLimits
-from annotask.domain.task_data import frames
+from annotask.domain.task_data import serving
 from annotask.services import Services
 
 T = TypeVar("T")
@@ -232,7 +232,7 @@ async def one_trip_waiting(request: Request, work: Callable[[Caller, Session], T
     the trip is then made again (it finds the chunk cached, or builds it itself if
     the builder died)."""
     services: Services = request.app.state.services
-    return await frames.retry_while_building(
+    return await serving.retry_while_building(
         services.cache, lambda: anyio.to_thread.run_sync(in_one_trip, request, work)
     )
 

@@ -16,10 +16,10 @@ from fastapi import Request, Response
 
 from annotask.api.sendfile import FileBodyResponse
 from annotask.domain.errors import NotFound, ValidationFailed
-from annotask.domain.task_data import frames
+from annotask.domain.task_data import serving
 
 
-def send(payload: frames.Payload) -> Response:
+def send(payload: serving.Payload) -> Response:
     """Media go out with the type the server decided and never as HTML (no sniffing)."""
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
     file: BinaryIO | None = payload.file

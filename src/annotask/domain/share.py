@@ -7,21 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annotask.domain.errors import ValidationFailed
-from annotask.media.kinds import MediaKind, media_kind
+from annotask.media.kinds import shown_kind
 from annotask.security.errors import UnsafeInput
 from annotask.security.paths import resolve_in_root
 from annotask.settings import Settings
-
-# CVAT reports the media type, not a MIME type; zip files count as archives.
-_SHOWN_KIND = {
-    MediaKind.IMAGE: "image",
-    MediaKind.VIDEO: "video",
-    MediaKind.ARCHIVE: "archive",
-    MediaKind.PDF: "pdf",
-    MediaKind.POINT_CLOUD: "point_cloud",
-    MediaKind.MANIFEST: "unknown",
-    MediaKind.UNKNOWN: "unknown",
-}
 
 
 @dataclass(frozen=True)
@@ -58,6 +47,6 @@ def list_share(settings: Settings, directory: str, search: str = "") -> list[Sha
             if real.is_dir():
                 entries.append(ShareEntry(item.name, "DIR", "DIR"))
             elif real.is_file():
-                entries.append(ShareEntry(item.name, "REG", _SHOWN_KIND[media_kind(item.name)]))
+                entries.append(ShareEntry(item.name, "REG", shown_kind(item.name)))
     entries.sort(key=lambda e: (e.type != "DIR", e.name))
     return entries

@@ -93,6 +93,21 @@ def media_kind(path: str) -> MediaKind:
     return MediaKind.UNKNOWN
 
 
+def is_image(path: str) -> bool:
+    """Whether ``path`` names an image file (by its extension)."""
+    return media_kind(path) == MediaKind.IMAGE
+
+
+# CVAT's share listing reports the media type, not a MIME type; zip files count
+# as archives, and manifests are not media.
+_SHOWN_KIND = {kind: kind.value for kind in MediaKind} | {MediaKind.MANIFEST: "unknown"}
+
+
+def shown_kind(path: str) -> str:
+    """The type CVAT's share listing (``GET /api/server/share``) shows for ``path``."""
+    return _SHOWN_KIND[media_kind(path)]
+
+
 def is_ignored(path: str) -> bool:
     """True for OS litter (``__MACOSX``, ``.DS_Store``) that never counts as media."""
     return any(part in path for part in IGNORED_PATH_PARTS)

@@ -13,7 +13,7 @@ from annotask.api.routing import CvatRouter
 from annotask.db.models import Job
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
-from annotask.domain.task_data import commands, frames
+from annotask.domain.task_data import commands, serving
 from annotask.domain.task_data.meta import data_meta
 from annotask.services import Services
 
@@ -49,11 +49,11 @@ def _job_data(
                 }
             )
         if kind == "frame":
-            payload = frames.get_frame(services, db, task, quality, number)
+            payload = serving.get_frame(services, db, task, quality, number)
         else:
-            payload = frames.get_context_images(services, db, task, number)
+            payload = serving.get_context_images(services, db, task, number)
     elif kind == "chunk":
-        payload = frames.get_job_chunk(
+        payload = serving.get_job_chunk(
             services,
             db,
             task,
@@ -63,7 +63,7 @@ def _job_data(
             segment.stop_frame,
         )
     elif kind == "preview":
-        payload = frames.get_job_preview(services, db, task, segment.start_frame)
+        payload = serving.get_job_preview(services, db, task, segment.start_frame)
     else:
         raise ValidationFailed({"type": "Data type not specified or has wrong value"})
     return send(payload)
@@ -89,6 +89,6 @@ async def patch_job_data_meta(
 async def get_job_preview(job_id: int, request: Request, services: ServicesDep) -> Response:
     def work(caller: Caller, db: Session) -> Response:
         segment = _visible_job(db, caller, job_id).segment
-        return send(frames.get_job_preview(services, db, segment.task, segment.start_frame))
+        return send(serving.get_job_preview(services, db, segment.task, segment.start_frame))
 
     return await one_trip_waiting(request, work)

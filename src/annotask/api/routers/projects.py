@@ -16,7 +16,7 @@ from annotask.api.schemas.tasks import task_read
 from annotask.db.models import Project, Task
 from annotask.domain import projects, tasks
 from annotask.domain.errors import NotFound
-from annotask.domain.task_data import frames
+from annotask.domain.task_data import serving
 
 router = CvatRouter(prefix="/api/projects", tags=["projects"])
 
@@ -72,7 +72,7 @@ def project_preview(
     )
     if first is None:
         raise NotFound("The project has no task with data yet.")
-    return send(frames.get_preview(services, first))
+    return send(serving.get_preview(services, first))
 
 
 @router.patch("/{project_id}")

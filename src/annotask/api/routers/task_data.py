@@ -16,7 +16,7 @@ from annotask.api.upload_protocol import UploadCall, UploadRoutes, add_upload_ro
 from annotask.db.models import Task
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
-from annotask.domain.task_data import commands, frames
+from annotask.domain.task_data import commands, serving
 from annotask.domain.task_data.meta import data_meta
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.start import DATA_PURPOSE
@@ -117,13 +117,13 @@ async def get_data(task_id: int, request: Request, services: ServicesDep) -> Res
         kind = request.query_params.get("type")
         quality = request.query_params.get("quality", "compressed")
         if kind == "chunk":
-            payload = frames.get_chunk(services, db, task, quality, query_number(request))
+            payload = serving.get_chunk(services, db, task, quality, query_number(request))
         elif kind == "frame":
-            payload = frames.get_frame(services, db, task, quality, query_number(request))
+            payload = serving.get_frame(services, db, task, quality, query_number(request))
         elif kind == "preview":
-            payload = frames.get_preview(services, task)
+            payload = serving.get_preview(services, task)
         elif kind == "context_image":
-            payload = frames.get_context_images(services, db, task, query_number(request))
+            payload = serving.get_context_images(services, db, task, query_number(request))
         else:
             raise ValidationFailed({"type": "Data type not specified or has wrong value"})
         return send(payload)
@@ -142,4 +142,4 @@ def get_preview(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> Response:
     task = _visible_task(db, caller, task_id)
-    return send(frames.get_preview(services, task))
+    return send(serving.get_preview(services, task))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotask import media
 from annotask.annotations.schema import AttributeSpec, LabelSet, LabelSpec
 from annotask.db.models import Frame, Job, Label, Segment, Task
 from annotask.domain import labels as label_rules
+from annotask.domain.task_data.params import stored_frame_step
 from annotask.formats.common import FrameInfo
 
 #: Jobs whose annotations make up the task's (ground-truth and consensus jobs do not).
@@ -85,7 +85,7 @@ def job_range(db: Session, job: Job, *, lock: bool = False) -> JobRange:
 
 
 def frame_step(task: Task) -> int:
-    return media.parse_frame_filter(task.data.frame_filter) if task.data else 1
+    return stored_frame_step(task.data.frame_filter) if task.data else 1
 
 
 #: Video frames are decoded into PNG files in dataset exports.

@@ -56,7 +56,7 @@ from annotask.domain.requests import LeaseLost, Progress, RequestSnapshot, finis
 from annotask.domain.task_data.params import DataParams
 from annotask.formats.common import FormatError, FrameInfo
 from annotask.formats.registry import UnknownFormat, find_importer
-from annotask.media.kinds import MediaKind, is_ignored, media_kind
+from annotask.media.kinds import is_ignored, is_image
 from annotask.security.archives import extract_archive
 from annotask.security.errors import UnsafeInput
 from annotask.services import Services
@@ -295,7 +295,7 @@ def _dataset_images(services: Services, path: Path) -> tuple[Path, list[str]]:
         name
         for file in written
         if file.is_relative_to(root)
-        and media_kind(name := file.relative_to(root).as_posix()) == MediaKind.IMAGE
+        and is_image(name := file.relative_to(root).as_posix())
         and not is_ignored(name)
     )
     if not names:

@@ -42,6 +42,16 @@ class TaskLayout:
         Rebuilt from scratch by every attempt, so a re-run after a crash starts clean."""
         return self.generated / "raw"
 
+    def source_file(self, root: Path, rel: str) -> Path:
+        """A source file (frame, video, context image, uploaded manifest) by its path
+        relative to the source ``root`` (``upload``, ``raw`` or the share) that
+        ``Data.source_root`` names."""
+        return root / rel
+
+    def raw_name(self, path: str | Path) -> str:
+        """The name, relative to ``raw``, of a file the pipeline wrote there."""
+        return Path(path).relative_to(self.raw).as_posix()
+
     @property
     def manifest(self) -> Path:
         return self.generated / "manifest.jsonl"

@@ -109,11 +109,21 @@ class DataParams(LenientModel):
 
     @property
     def frame_step(self) -> int:
-        return parse_frame_filter(self.frame_filter)
+        """The step of ``frame_filter`` (read once per creation, into the plan)."""
+        return stored_frame_step(self.frame_filter)
 
     @property
     def uses_cache(self) -> bool:
         return self.use_cache or self.storage_method == "cache"
+
+
+def stored_frame_step(frame_filter: str | None) -> int:
+    """The frame step that ``frame_filter`` (``step=N``) names.
+
+    ``Data.frame_filter`` is the one place a task's step is stored (CVAT's API
+    returns it as given); everything that needs the step reads it through here.
+    """
+    return parse_frame_filter(frame_filter)
 
 
 def _check_job_file_mapping(params: DataParams) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from annotask import media
 from annotask.domain.task_data.params import DataParams
-from annotask.media.kinds import MediaKind
 
 # JPEG headers are read in C without the GIL, so on a cold page cache (or a
 # network share) 16 threads keep 16 reads in flight: 10,000 files probed cold in
@@ -198,16 +197,6 @@ def _in_batches(
 def probe_video(root: Path, selection: media.MediaSelection) -> ProbedVideo:
     rel = selection.files[0]
     return ProbedVideo(rel, media.probe_video(str(root / rel)))
-
-
-def is_supported_kind(kind: MediaKind) -> bool:
-    return kind in (
-        MediaKind.IMAGE,
-        MediaKind.VIDEO,
-        MediaKind.PDF,
-        MediaKind.ARCHIVE,
-        MediaKind.POINT_CLOUD,
-    )
 
 
 def uploaded_video_manifest_problem(path: Path, info: media.VideoInfo) -> str | None:

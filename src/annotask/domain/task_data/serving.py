@@ -12,8 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -27,11 +26,27 @@ from annotask.cache.base import ChunkCache
 from annotask.db.models import Data, Frame, Task
 from annotask.domain.errors import DataLost, DomainError, NotFound, ValidationFailed, is_disk_full
 from annotask.domain.task_data import chunk_builder as cb
-from annotask.domain.task_data.layout import TaskLayout, data_layout
-from annotask.domain.task_data.sources import source_root
+from annotask.domain.task_data.chunk_source import ChunkSource, chunk_range, chunk_spec
+from annotask.domain.task_data.layout import data_layout
+from annotask.domain.task_data.payload import Payload
 from annotask.media.errors import MediaError
-from annotask.media.kinds import MediaKind
 from annotask.services import Services
+
+__all__ = [
+    "ChunkBusy",
+    "ChunkStillBuilding",
+    "Payload",
+    "cached",
+    "chunk_cache_key",
+    "get_chunk",
+    "get_context_images",
+    "get_frame",
+    "get_job_chunk",
+    "get_job_preview",
+    "get_preview",
+    "retry_while_building",
+    "wait_for_chunk",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,155 +57,6 @@ WAIT_FIRST_SECONDS = 0.05
 WAIT_MAX_SECONDS = 0.5
 T = TypeVar("T")
 QUALITIES = (cb.COMPRESSED, cb.ORIGINAL)
-# Data.media_type of 3D tasks (CVAT's list filter value); frames are .pcd files.
-POINT_CLOUD_MEDIA_TYPE = "point_cloud"
-# A single point-cloud frame is the .pcd file itself; no browser renders it.
-POINT_CLOUD_MIME = "application/octet-stream"
-
-
-@dataclass(frozen=True)
-class ChunkSource:
-    """Everything needed to describe any chunk of one task's data."""
-
-    layout: TaskLayout
-    root: Path
-    size: int
-    chunk_size: int
-    start: int
-    step: int
-    compressed_type: str
-    original_type: str
-    image_quality: int
-    max_pixels: int
-    image_paths: Callable[[Sequence[int]], list[str]] | None  # source indices -> rel paths
-    video_path: str | None = None
-    keyframes: tuple[tuple[int, int], ...] = ()
-    point_clouds: bool = False  # a 3D task: frames are .pcd files
-
-    @classmethod
-    def from_plan(cls, layout, plan, params, max_pixels: int) -> ChunkSource:
-        compressed = (
-            cb.VIDEO if plan.video is not None and not params.use_zip_chunks else cb.IMAGESET
-        )
-        by_index = (
-            dict(zip(plan.image_indices, (f.path for f in plan.images), strict=True))
-            if plan.images is not None
-            else {}
-        )
-        return cls(
-            layout=layout,
-            root=plan.collected.root,
-            size=plan.size,
-            chunk_size=plan.chunk_size,
-            start=plan.start_frame if plan.images is None or params.job_file_mapping is None else 0,
-            step=plan.step if params.job_file_mapping is None else 1,
-            compressed_type=compressed,
-            original_type=cb.VIDEO if plan.video is not None else cb.IMAGESET,
-            image_quality=params.image_quality,
-            max_pixels=max_pixels,
-            image_paths=(lambda idx: [by_index[i] for i in idx])
-            if plan.images is not None
-            else None,
-            video_path=plan.video_path,
-            keyframes=tuple((k.number, k.pts) for k in plan.video.keyframes) if plan.video else (),
-            point_clouds=plan.kind == MediaKind.POINT_CLOUD,
-        )
-
-    @classmethod
-    def from_db(cls, services: Services, db: Session, task: Task, data: Data) -> ChunkSource:
-        layout = data_layout(services.settings, task.id, data)
-
-        def image_paths(indices: Sequence[int]) -> list[str]:
-            rows = dict(
-                db.execute(
-                    select(Frame.frame, Frame.path).where(
-                        Frame.data_id == data.id, Frame.frame.in_(list(indices))
-                    )
-                ).all()
-            )
-            return [rows[i] for i in indices]
-
-        return cls(
-            layout=layout,
-            root=source_root(services.settings, layout, data.source_root),
-            size=data.size,
-            chunk_size=data.chunk_size,
-            start=data.start_frame,
-            step=_step(data),
-            compressed_type=data.compressed_chunk_type,
-            original_type=data.original_chunk_type,
-            image_quality=data.image_quality,
-            max_pixels=services.settings.image_max_pixels,
-            image_paths=image_paths if data.video is None else None,
-            video_path=data.video.path if data.video else None,
-            keyframes=tuple((n, p) for n, p in data.video.keyframes) if data.video else (),
-            point_clouds=data.media_type == POINT_CLOUD_MEDIA_TYPE,
-        )
-
-    def source_indices(self, relative: Sequence[int]) -> list[int]:
-        return [self.start + i * self.step for i in relative]
-
-    def chunk_count(self) -> int:
-        return (self.size + self.chunk_size - 1) // self.chunk_size
-
-    def chunk_type(self, quality: str) -> str:
-        return self.compressed_type if quality == cb.COMPRESSED else self.original_type
-
-
-def _step(data: Data) -> int:
-    return media.parse_frame_filter(data.frame_filter)
-
-
-def chunk_range(source: ChunkSource, index: int) -> range:
-    """Relative frames of task chunk ``index``: ``[index*C, (index+1)*C)``."""
-    return range(index * source.chunk_size, min((index + 1) * source.chunk_size, source.size))
-
-
-def chunk_spec(
-    source: ChunkSource,
-    quality: str,
-    index: int,
-    out: Path | None = None,
-    relative: range | None = None,
-) -> cb.ChunkSpec:
-    """The spec of task chunk ``index`` (or of any frame range, for job chunks)."""
-    relative = relative if relative is not None else chunk_range(source, index)
-    indices = source.source_indices(relative)
-    chunk_type = source.chunk_type(quality)
-    out = out or source.layout.chunk(quality, index, cb.chunk_ext(chunk_type))
-    if source.video_path is None:
-        assert source.image_paths is not None
-        images = tuple(str(source.root / rel) for rel in source.image_paths(indices))
-        return cb.ChunkSpec(
-            quality,
-            chunk_type,
-            str(out),
-            source.image_quality,
-            images=images,
-            max_pixels=source.max_pixels,
-            point_clouds=source.point_clouds,
-        )
-    return cb.ChunkSpec(
-        quality,
-        chunk_type,
-        str(out),
-        source.image_quality,
-        video=str(source.root / source.video_path),
-        video_frames=tuple(indices),
-        keyframes=source.keyframes,
-        max_pixels=source.max_pixels,
-    )
-
-
-@dataclass
-class Payload:
-    """Bytes to send, a file to send, or an open file (from the cache, which the
-    response closes), with the content type the server decides."""
-
-    mime: str
-    data: bytes | None = None
-    path: Path | None = None
-    file: BinaryIO | None = None
 
 
 def _task_data(task: Task) -> Data:
@@ -397,33 +263,7 @@ def get_frame(services: Services, db: Session, task: Task, quality: str, number:
     if not 0 <= number < data.size:
         raise ValidationFailed({"number": f"Frame number must be in [0, {data.size - 1}]."})
     source = ChunkSource.from_db(services, db, task, data)
-    (index,) = source.source_indices([number])
-    if source.point_clouds:  # the .pcd file itself, in both qualities (as in chunks)
-        return Payload(POINT_CLOUD_MIME, path=source.root / source.image_paths([index])[0])
-    if source.video_path is None:
-        path = str(source.root / source.image_paths([index])[0])
-        if quality == cb.ORIGINAL:
-            payload, mime = media.original_frame_bytes(path, max_pixels=source.max_pixels)
-            return Payload(mime, data=payload)
-        return Payload(
-            "image/jpeg",
-            data=media.encode_frame_jpeg(path, data.image_quality, max_pixels=source.max_pixels),
-        )
-    image = _video_frame(source, index)
-    if quality == cb.ORIGINAL:
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", compress_level=1)
-        return Payload("image/png", data=buffer.getvalue())
-    return Payload("image/jpeg", data=media.encode_jpeg(image, data.image_quality))
-
-
-def _video_frame(source: ChunkSource, index: int):
-    keyframes = [media.Keyframe(n, p) for n, p in source.keyframes] or None
-    for _n, frame in media.iter_frames(
-        str(source.root / source.video_path), index, index, 1, keyframes
-    ):
-        return media.frame_to_image(frame)
-    raise NotFound(f"Frame {index} could not be decoded from the video.")
+    return source.kind.frame(source, quality, source.source_index(number))
 
 
 def get_context_images(services: Services, db: Session, task: Task, number: int) -> Payload:
@@ -432,13 +272,13 @@ def get_context_images(services: Services, db: Session, task: Task, number: int)
     if not 0 <= number < data.size:
         raise ValidationFailed({"number": f"Frame number must be in [0, {data.size - 1}]."})
     source = ChunkSource.from_db(services, db, task, data)
-    (index,) = source.source_indices([number])
+    index = source.source_index(number)
     related = db.scalar(
         select(Frame.related_files).where(Frame.data_id == data.id, Frame.frame == index)
     )
     if not related:
         raise NotFound(f"Frame {number} has no context images.")
-    paths = [str(source.root / rel) for rel in related]
+    paths = [str(source.file(rel)) for rel in related]
     names = media.context_image_names(list(related))
 
     def build() -> bytes:
@@ -462,16 +302,11 @@ def get_job_preview(services: Services, db: Session, task: Task, job_start: int)
     if job_start == 0:
         return get_preview(services, task)
     data = _task_data(task)
-    if data.media_type == POINT_CLOUD_MEDIA_TYPE:
-        return Payload("image/jpeg", data=media.point_cloud_preview())
     source = ChunkSource.from_db(services, db, task, data)
-    (index,) = source.source_indices([job_start])
+    index = source.source_index(job_start)
 
     def build() -> bytes:
-        if source.video_path is None:
-            path = str(source.root / source.image_paths([index])[0])
-            return media.make_preview(path, max_pixels=source.max_pixels)
-        return media.make_preview(_video_frame(source, index))
+        return source.kind.preview(source, index)
 
     key = f"{_data_key(task, data)}:preview:{job_start}"
     return Payload("image/jpeg", file=cached(services.cache, key, build))
