@@ -64,6 +64,21 @@ def discard_attempt(services: Services, task_id: int, layout: TaskLayout) -> Non
     if files_dir is not None and layout.root / files_dir == directory:
         return
     shutil.rmtree(directory, ignore_errors=True)
+    prune_empty(layout)
+
+
+def prune_empty(layout: TaskLayout) -> None:
+    """Remove ``attempts/`` and the task's directory when nothing is left in them, so
+    a task whose creation failed leaves no trace on disk. ``rmdir`` refuses a
+    directory that is not empty, so a concurrent attempt's files are never touched
+    (and its ``mkdir(parents=True)`` makes the parents again if needed)."""
+    for directory in (layout.attempts, layout.root):
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:  # not empty
+            return
 
 
 def forget_upload(layout: TaskLayout, failed_at: datetime) -> bool:
@@ -76,6 +91,7 @@ def forget_upload(layout: TaskLayout, failed_at: datetime) -> bool:
     if changed >= failed_at.timestamp():
         return False
     shutil.rmtree(layout.upload, ignore_errors=True)
+    prune_empty(layout)
     return True
 
 
