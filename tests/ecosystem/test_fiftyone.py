@@ -49,8 +49,9 @@ def mongo_uri(fo_python, tmp_path_factory) -> Iterator[str]:
     site = next((fo_python.parent.parent / "lib").glob("python3*/site-packages"))
     mongod = site / "fiftyone" / "db" / "bin" / "mongod"
     dbpath = tmp_path_factory.mktemp("mongo")
+    log_path = tmp_path_factory.mktemp("mongo-log") / "mongod.log"
     port = free_port()
-    log = open(dbpath.parent / "mongod.log", "wb")  # noqa: SIM115 - closed below
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [str(mongod), "--dbpath", str(dbpath), "--port", str(port), "--bind_ip", "127.0.0.1"]
         + ["--nounixsocket", "--quiet"],
@@ -60,7 +61,7 @@ def mongo_uri(fo_python, tmp_path_factory) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 60
         while not port_open("127.0.0.1", port):
-            assert process.poll() is None, (dbpath.parent / "mongod.log").read_text()[-3000:]
+            assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
             assert time.monotonic() < deadline, "mongod did not listen within 60 s"
             time.sleep(0.2)
         yield f"mongodb://127.0.0.1:{port}"
