@@ -66,13 +66,18 @@ class SegmentInfo:
 
 @dataclass
 class DumpMeta:
-    """What CVAT writes in ``<meta>``, for a task (``kind="task"``) or a job.
+    """What CVAT writes in ``<meta>``, for a task (``kind="task"``), a job or a project.
 
     ``start_frame``/``stop_frame`` are absolute source indices, as CVAT writes
     them (for a job: of its segment). ``data_start_frame`` and ``frame_step``
     turn frame numbers into the absolute ids written on images and track shapes.
     Segment ``start``/``stop`` are frame numbers. ``original_size`` and
     ``source`` (the video file name) are for video tasks.
+
+    A project (``kind="project"``) carries the meta of each of its tasks in
+    ``tasks`` and their ``subsets``, as CVAT's ``ProjectData`` writes them:
+    readers such as Datumaro find a video's frame size in a task's
+    ``<original_size>`` and the subsets under ``<project>``.
     """
 
     id: int
@@ -96,6 +101,8 @@ class DumpMeta:
     source: str | None = None
     data_start_frame: int = 0
     frame_step: int = 1
+    tasks: Sequence[DumpMeta] = ()
+    subsets: Sequence[str] = ()
 
     def frame_range(self) -> tuple[int, int]:
         """Frame numbers covered (inclusive): the task, or the job's segment."""
@@ -155,7 +162,26 @@ def _labels_meta(labels: LabelSet) -> _Meta:
 
 
 def build_meta(meta: DumpMeta, labels: LabelSet) -> _Meta:
-    """The ``<meta>`` content in CVAT's order (bindings.py ``meta_for_task``/``JobData``)."""
+    """The ``<meta>`` content in CVAT's order (bindings.py ``meta_for_task``/``JobData``/
+    ``ProjectData``)."""
+    if meta.kind == "project":
+        return [("project", _project_meta(meta, labels)), ("dumped", _text(meta.dumped))]
+    body = _task_meta(meta, labels)
+    result: _Meta = [(meta.kind, body)]
+    result.append(("dumped", _text(meta.dumped)))
+    if meta.kind != "task" and meta.original_size is not None:
+        result.append(("original_size", _size(meta)))  # at <meta> level for jobs, as CVAT does
+    return result
+
+
+def _size(meta: DumpMeta) -> _Meta:
+    assert meta.original_size is not None
+    width, height = meta.original_size
+    return [("width", _text(width)), ("height", _text(height))]
+
+
+def _task_meta(meta: DumpMeta, labels: LabelSet | None) -> _Meta:
+    """A task's or job's entries; a project's tasks are written without their labels."""
     body: _Meta = [("id", _text(meta.id))]
     if meta.kind == "task":
         body.append(("name", meta.name))
@@ -187,23 +213,30 @@ def build_meta(meta: DumpMeta, labels: LabelSet) -> _Meta:
         ),
         ("owner", _person(meta.owner)),
         ("assignee", _person(meta.assignee)),
-        ("labels", _labels_meta(labels)),
     ]
-    size: _Meta | None = None
-    if meta.original_size is not None:
-        size = [("width", _text(meta.original_size[0])), ("height", _text(meta.original_size[1]))]
-    result: _Meta = [(meta.kind, body)]
+    if labels is not None:
+        body.append(("labels", _labels_meta(labels)))
     if meta.kind == "task":
-        if size is not None:
-            body.append(("original_size", size))
+        if meta.original_size is not None:
+            body.append(("original_size", _size(meta)))
         if meta.source is not None:
             body.append(("source", meta.source))
-        result.append(("dumped", _text(meta.dumped)))
-    else:
-        result.append(("dumped", _text(meta.dumped)))
-        if size is not None:
-            result.append(("original_size", size))  # at <meta> level for jobs, as CVAT does
-    return result
+    return body
+
+
+def _project_meta(meta: DumpMeta, labels: LabelSet) -> _Meta:
+    return [
+        ("id", _text(meta.id)),
+        ("name", meta.name),
+        ("bugtracker", meta.bugtracker),
+        ("created", _text(meta.created)),
+        ("updated", _text(meta.updated)),
+        ("tasks", [("task", _task_meta(task, None)) for task in meta.tasks]),
+        ("subsets", "\n".join(meta.subsets)),
+        ("owner", _person(meta.owner)),
+        ("assignee", _person(meta.assignee)),
+        ("labels", _labels_meta(labels)),
+    ]
 
 
 # ---- the writer ------------------------------------------------------------------

@@ -179,6 +179,11 @@ def plan_export(db: Session, target: str, target_id: int, base_url: str) -> Expo
         raise ExportFailed(f"Project #{project.id} has no task with data: nothing to export.")
     first = parts[0].task
     meta = _meta(db, first, kind="task", base_url=base_url)
+    # CVAT's project meta: each task's own (a video's <original_size>), then the subsets.
+    meta.kind = "project"
+    meta.tasks = [_meta(db, part.task, kind="task", base_url=base_url) for part in parts]
+    meta.subsets = list(dict.fromkeys(task.subset for task in meta.tasks))
+    meta.bugtracker = project.bug_tracker or ""
     meta.id, meta.name, meta.size = project.id, project.name, offset
     meta.segments, meta.start_frame, meta.stop_frame = [], 0, max(offset - 1, 0)
     meta.original_size, meta.source, meta.data_start_frame, meta.frame_step = None, None, 0, 1
