@@ -118,9 +118,11 @@ def _check_storage(services: Services) -> tuple[str, int | None]:
         return describe(exc), None
     try:
         with tempfile.NamedTemporaryFile(dir=settings.data_dir, prefix=".health-") as probe:
+            # No fsync: a full or read-only file system already refuses the write,
+            # and an fsync behind a busy disk would make health slow when it must
+            # answer at once (while many requests write).
             probe.write(b"annotask health probe\n")
             probe.flush()
-            os.fsync(probe.fileno())
     except OSError as exc:
         return f"data directory not writable: {describe(exc)}", free
     if free < settings.disk_reserve_bytes:
