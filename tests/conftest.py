@@ -24,6 +24,9 @@ from tests.support.services import (
     redis_available,
 )
 
+# Fails the run when a process the tests started outlives it (see the module).
+pytest_plugins = ["tests.support.leftovers"]
+
 BACKENDS = ["sqlite", "postgres", "redis"]
 
 # Fast settings for tests: short leases so a dead worker is noticed quickly.
@@ -36,7 +39,7 @@ TEST_SETTINGS = {
 
 
 def start_server(
-    tmp_root: Path, backend: str = "sqlite", *, ready_timeout: float = 30, **settings: str
+    tmp_root: Path, backend: str = "sqlite", *, ready_timeout: float = 60, **settings: str
 ) -> Iterator[LiveServer]:
     """Start a server on ``backend`` with extra settings; yields it, then cleans up."""
     data_dir = tmp_root / f"server-{backend}-{uuid.uuid4().hex[:6]}"
