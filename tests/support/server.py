@@ -105,13 +105,13 @@ class LiveServer:
         raise RuntimeError(f"server did not answer within {timeout:.0f}s")
 
     def start_worker(self) -> subprocess.Popen:
-        log = open(self.data_dir / f"worker{len(self.workers)}.log", "ab")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "annotask", "worker"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.data_dir / f"worker{len(self.workers)}.log", "ab") as log:
+            worker = start_group(
+                [sys.executable, "-m", "annotask", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.workers.append(worker)
         return worker
 
@@ -151,6 +151,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=20)
+            kill_group(proc.pid)
         self._stop_server()
 
     def restart(self) -> None:
