@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.inprocess import InProcessServer
 from tests.support.server import ADMIN, LiveServer, server_env
 from tests.support.services import (
     REDIS_URL,
@@ -23,6 +24,9 @@ from tests.support.services import (
     postgres_available,
     redis_available,
 )
+
+# Fails the run when a process the tests started outlives it (see the module).
+pytest_plugins = ["tests.support.leftovers"]
 
 BACKENDS = ["sqlite", "postgres", "redis"]
 
@@ -36,9 +40,16 @@ TEST_SETTINGS = {
 
 
 def start_server(
-    tmp_root: Path, backend: str = "sqlite", *, ready_timeout: float = 30, **settings: str
+    tmp_root: Path,
+    backend: str = "sqlite",
+    *,
+    ready_timeout: float = 60,
+    in_process: bool = False,
+    **settings: str,
 ) -> Iterator[LiveServer]:
-    """Start a server on ``backend`` with extra settings; yields it, then cleans up."""
+    """Start a server on ``backend`` with extra settings; yields it, then cleans up.
+
+    ``in_process``: the app runs in the test process (see tests/support/inprocess.py)."""
     data_dir = tmp_root / f"server-{backend}-{uuid.uuid4().hex[:6]}"
     share = tmp_root / f"share-{data_dir.name}"
     share.mkdir()
@@ -56,7 +67,8 @@ def start_server(
         merged["cache_url"] = merged["queue_url"]
         merged["redis_namespace"] = f"test-{uuid.uuid4().hex}"
         merged["embedded_worker"] = "false"
-    server = LiveServer(
+    kind = InProcessServer if in_process else LiveServer
+    server = kind(
         data_dir=data_dir, env=server_env(data_dir, **merged), ready_timeout=ready_timeout
     )
     server.share_root = Path(merged["share_root"])

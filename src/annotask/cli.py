@@ -6,8 +6,11 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from annotask.settings import Settings
 
@@ -183,75 +186,116 @@ def cmd_users_token(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from annotask.checks import run_checks
+    from annotask.checks import describe_invalid_settings, run_checks
 
-    failures = run_checks(_settings(args))
+    try:
+        settings = _settings(args)
+    except ValidationError as exc:
+        print(f"FAIL  settings: {describe_invalid_settings(exc)}")
+        print("skip  the other checks: they need valid settings")
+        return 1
+    failures = run_checks(settings)
     return 1 if failures else 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="annotask", description=__doc__)
-    parser.add_argument("--data-dir", help="data directory (default: ANNOTASK_DATA_DIR)")
-    sub = parser.add_subparsers(dest="command", required=True)
+DATA_DIR_HELP = "data directory (default: $ANNOTASK_DATA_DIR, else ./annotask-data)"
 
-    serve = sub.add_parser("serve", help="run the HTTP server and an embedded worker")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--data-dir", default=argparse.SUPPRESS, help="data directory")
-    serve.add_argument("--log-level", default="info")
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows each option's default after its help, unless the help says it itself
+    or there is none to show (flags, values asked for when absent)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help = action.help or ""
+        if (
+            "default" not in help
+            and action.option_strings
+            and action.default not in (None, False, argparse.SUPPRESS)
+        ):
+            help += " (default: %(default)s)"
+        return help
+
+
+def _command(
+    sub: argparse._SubParsersAction, name: str, help: str, func: Callable[..., int]
+) -> argparse.ArgumentParser:
+    """A subcommand with ``help`` in the list and as its own description, and
+    the ``--data-dir`` every command takes."""
+    parser = sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=DATA_DIR_HELP)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="annotask",
+        description="A self-hosted data-annotation server that speaks CVAT's REST API. "
+        "Settings come from ANNOTASK_* environment variables (see docs/configuration.md); "
+        "`annotask COMMAND --help` describes each command.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--data-dir", help=DATA_DIR_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+
+    serve = _command(sub, "serve", "run the HTTP server and an embedded worker", cmd_serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port to listen on")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="least severe server log messages shown",
+    )
     serve.add_argument(
         "--workers",
         type=int,
         default=argparse.SUPPRESS,
-        help="web server processes (default 1; ANNOTASK_WEB_WORKERS)",
+        help="web server processes (default: $ANNOTASK_WEB_WORKERS, else 1)",
     )
-    serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run a worker consuming the job queue")
-    worker.add_argument("--data-dir", default=argparse.SUPPRESS)
-    worker.set_defaults(func=cmd_worker)
+    _command(sub, "worker", "run a worker consuming the job queue", cmd_worker)
+    _command(sub, "migrate", "create the data directory and apply database migrations", cmd_migrate)
+    _command(
+        sub,
+        "check",
+        "verify settings, data dir, database, queue and cache; exit 1 when one fails",
+        cmd_check,
+    )
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("--data-dir", default=argparse.SUPPRESS)
-    migrate.set_defaults(func=cmd_migrate)
-
-    check = sub.add_parser("check", help="verify settings, data dir, database, queue and cache")
-    check.add_argument("--data-dir", default=argparse.SUPPRESS)
-    check.set_defaults(func=cmd_check)
-
-    users = sub.add_parser("users", help="manage users")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", help="create a user")
-    add.add_argument("name")
-    add.add_argument("--password", help="password (read from stdin or a prompt when absent)")
+    users = sub.add_parser(
+        "users", help="manage users", description="manage users", formatter_class=_HelpFormatter
+    )
+    users_sub = users.add_subparsers(
+        dest="users_command", required=True, title="commands", metavar="COMMAND"
+    )
+    password_help = "password (default: read from stdin when it is not a terminal, else asked)"
+    add = _command(users_sub, "add", "create a user", cmd_users_add)
+    add.add_argument("name", help="user name")
+    add.add_argument("--password", help=password_help)
     add.add_argument("--admin", action="store_true", help="make the user an administrator")
-    add.add_argument("--email", default="")
-    add.add_argument("--data-dir", default=argparse.SUPPRESS)
-    add.set_defaults(func=cmd_users_add)
-    passwd = users_sub.add_parser("passwd", help="change a user's password")
-    passwd.add_argument("name")
-    passwd.add_argument("--password")
-    passwd.add_argument("--data-dir", default=argparse.SUPPRESS)
-    passwd.set_defaults(func=cmd_users_passwd)
-    deactivate = users_sub.add_parser(
-        "deactivate", help="lock a user out: end sessions and login keys, refuse access tokens"
+    add.add_argument("--email", default="", help="e-mail address (default: none)")
+    passwd = _command(users_sub, "passwd", "change a user's password", cmd_users_passwd)
+    passwd.add_argument("name", help="user name")
+    passwd.add_argument("--password", help=password_help)
+    deactivate = _command(
+        users_sub,
+        "deactivate",
+        "lock a user out: end sessions and login keys, refuse access tokens",
+        cmd_users_deactivate,
     )
-    deactivate.add_argument("name")
-    deactivate.add_argument("--data-dir", default=argparse.SUPPRESS)
-    deactivate.set_defaults(func=cmd_users_deactivate)
-    reactivate = users_sub.add_parser("reactivate", help="let a deactivated user sign in again")
-    reactivate.add_argument("name")
-    reactivate.add_argument("--data-dir", default=argparse.SUPPRESS)
-    reactivate.set_defaults(func=cmd_users_reactivate)
-    token = users_sub.add_parser("token", help="print a new personal access token")
-    token.add_argument("name")
+    deactivate.add_argument("name", help="user name")
+    reactivate = _command(
+        users_sub, "reactivate", "let a deactivated user sign in again", cmd_users_reactivate
+    )
+    reactivate.add_argument("name", help="user name")
+    token = _command(users_sub, "token", "print a new personal access token", cmd_users_token)
+    token.add_argument("name", help="user name")
     token.add_argument("--token-name", default="cli", help="name of the token")
-    token.add_argument("--data-dir", default=argparse.SUPPRESS)
-    token.set_defaults(func=cmd_users_token)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str] | None) -> int:
     from annotask.domain.errors import DomainError
 
     args = build_parser().parse_args(argv)
@@ -260,6 +304,26 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except ValidationError as exc:  # a malformed ANNOTASK_* variable
+        from annotask.checks import describe_invalid_settings
+
+        print(f"error: invalid settings: {describe_invalid_settings(exc)}", file=sys.stderr)
+        return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command; output cut short by its reader (``annotask --help | head -1``)
+    ends the command quietly instead of with a traceback."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would try to flush again at exit and complain: point stdout at nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from tests.annotations_api.helpers import cvat_xml
 from tests.support.cvat import run_cli, sdk_client
 from tests.support.media import write_images
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+LIVE_CLI = pytest.mark.live_server("cvat-cli runs in a subprocess against a real server")
+
 FAST = ["--completion_verification_period", "0.1"]
 LABELS = json.dumps([{"name": "car"}, {"name": "person"}])
 
@@ -50,6 +53,7 @@ def create(server, home: Path, images: list[Path], *extra: str) -> int:
     return int(result.lines[-1])
 
 
+@LIVE_CLI
 def test_c11_create_with_annotation_path(sqlite_server, tmp_path, images):
     task_id = create(sqlite_server, tmp_path, images, "--annotation_path", str(ann_xml(tmp_path)))
     with sdk_client(sqlite_server) as client:
@@ -59,6 +63,7 @@ def test_c11_create_with_annotation_path(sqlite_server, tmp_path, images):
     ]
 
 
+@LIVE_CLI
 def test_l5_l6_l7_export_and_import_dataset(sqlite_server, tmp_path, images):
     task_id = create(sqlite_server, tmp_path, images)
     # L7: import (the default mode replaces: importing twice leaves one box)
@@ -107,6 +112,7 @@ def test_l5_l6_l7_export_and_import_dataset(sqlite_server, tmp_path, images):
     assert names == ["annotations.xml", "images/a.jpg", "images/b.jpg", "images/c.jpg"]
 
 
+@LIVE_CLI
 def test_l8_backup_and_restore_through_the_cli(sqlite_server, tmp_path, images):
     task_id = create(
         sqlite_server,
@@ -156,6 +162,7 @@ def test_l8_backup_and_restore_through_the_cli(sqlite_server, tmp_path, images):
         assert shapes(new) == shapes(old) == [("car", 1, [1.0, 2.0, 10.0, 12.0])]
 
 
+@LIVE_SDK
 def test_s2_annotations_round_trip(sqlite_server, images):
     from cvat_sdk import models
     from cvat_sdk.core.proxies.annotations import AnnotationUpdateAction
@@ -200,6 +207,7 @@ def test_s2_annotations_round_trip(sqlite_server, images):
         assert data.tags == [] and data.shapes == [] and data.tracks == []
 
 
+@LIVE_CLI
 def test_s3_export_import_backup(sqlite_server, tmp_path, images):
     from cvat_sdk import models
 

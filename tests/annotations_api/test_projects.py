@@ -16,6 +16,9 @@ import pytest
 from tests.annotations_api.helpers import box, label_id, make_task, upload_file, wait_request
 from tests.support.cvat import run_cli, sdk_client
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+LIVE_CLI = pytest.mark.live_server("cvat-cli runs in a subprocess against a real server")
+
 FAST = ["--completion_verification_period", "0.1"]
 LABELS = [{"name": "car", "attributes": []}, {"name": "person"}]
 
@@ -63,6 +66,7 @@ def summary(client, project_id: int) -> dict:
     }
 
 
+@LIVE_CLI
 def test_project_backup_and_restore_through_the_cli(sqlite_server, tmp_path):
     client = sqlite_server.client()
     project_id = new_project(client, "street scenes")
@@ -173,6 +177,7 @@ EXPECTED_SHAPES = [
 ]
 
 
+@LIVE_CLI
 def test_project_create_with_dataset_path_makes_the_task(sqlite_server, tmp_path, dataset):
     result = run_cli(
         sqlite_server,
@@ -208,6 +213,7 @@ def test_project_create_with_dataset_path_makes_the_task(sqlite_server, tmp_path
     client.close()
 
 
+@LIVE_SDK
 def test_sdk_create_from_dataset(sqlite_server, dataset):
     from cvat_sdk import models
 

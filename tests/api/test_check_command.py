@@ -37,3 +37,77 @@ def test_a_broken_dependency_is_named_and_fails_the_command(tmp_path):
     assert result.returncode == 1
     assert any(line.startswith("FAIL  cache:") for line in result.stdout.splitlines())
     assert "ok    database:" in result.stdout  # the others still ran
+
+
+def _check_only(tmp_path, **settings) -> subprocess.CompletedProcess:
+    """``annotask check`` without a migration first, run from an empty directory."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = server_env(tmp_path / "data", **settings)
+    return subprocess.run(
+        [sys.executable, "-m", "annotask", "check"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_malformed_setting_is_a_fail_line_not_a_traceback(tmp_path):
+    result = _check_only(tmp_path, worker_concurrency="two")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("FAIL  settings: ANNOTASK_WORKER_CONCURRENCY='two':"), result.stdout
+
+
+def test_a_rule_across_settings_is_a_fail_line_too(tmp_path):
+    result = _check_only(tmp_path, database_pool_size="1")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.startswith("FAIL  settings: database_pool_size (1)"), result.stdout
+
+
+def test_other_commands_name_a_malformed_setting_without_a_traceback(tmp_path):
+    env = server_env(tmp_path / "data", worker_concurrency="two")
+    result = subprocess.run(
+        [sys.executable, "-m", "annotask", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "ANNOTASK_WORKER_CONCURRENCY='two'" in result.stderr
+
+
+def test_an_unknown_variable_is_warned_about_with_the_nearest_name(tmp_path):
+    result = _check_only(tmp_path, cache_size_limt="5", supervisor_pid="1")
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warn  settings:")]
+    assert warnings == [
+        "warn  settings: ANNOTASK_CACHE_SIZE_LIMT is not a setting and is ignored "
+        "(did you mean ANNOTASK_CACHE_SIZE_LIMIT?)"
+    ], result.stdout  # ANNOTASK_SUPERVISOR_PID is ours, set for the worker child
+
+
+def test_a_missing_data_dir_is_reported_and_nothing_is_created(tmp_path):
+    result = _check_only(tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("FAIL  data dir:") and "does not exist" in line for line in lines)
+    for name in ("database", "queue", "cache"):
+        assert any(line.startswith(f"skip  {name}:") for line in lines), result.stdout
+    assert not (tmp_path / "data").exists()
+    assert list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_an_existing_data_dir_without_a_database_is_not_given_an_empty_one(tmp_path):
+    (tmp_path / "data").mkdir()
+    result = _check_only(tmp_path)
+    assert result.returncode == 1
+    assert any(
+        line.startswith("FAIL  database: no database at") for line in result.stdout.splitlines()
+    ), result.stdout
+    assert not (tmp_path / "data" / "annotask.db").exists()

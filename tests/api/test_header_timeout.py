@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import start_server
 
+pytestmark = pytest.mark.live_server("the header deadline is uvicorn's protocol on real sockets")
+
 DEADLINE = 1.0
 PATIENCE = 15.0
 

@@ -16,6 +16,8 @@ from tests.support.resources import (
     user_id,
 )
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+
 
 @pytest.fixture
 def task_with_jobs(admin, server):
@@ -153,6 +155,7 @@ def test_list_filters(admin, task_with_jobs):
     assert admin.patch("/api/jobs/999999", json={"state": "new"}).status_code == 404
 
 
+@LIVE_SDK
 def test_sdk_reads_jobs_strictly(server, task_with_jobs):
     """K1 for jobs: ``task.get_jobs()``, ``jobs.retrieve`` and the generated API."""
     task, job_ids = task_with_jobs

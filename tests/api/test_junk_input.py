@@ -24,6 +24,9 @@ from tests.annotations_api.helpers import make_task
 from tests.conftest import start_server
 from tests.support.server import LiveServer
 
+# It reads the server's own log for unhandled errors, which only a live server writes.
+pytestmark = pytest.mark.live_server("checks the server log for unhandled errors")
+
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Routes not fuzzed, and why: logging out or changing the password would end the
 #: session the rest of the run uses; ``acquire`` long-polls for work by design; the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support.cvat import sdk_client
 from tests.support.resources import (
     INVALID_LABELS,
@@ -15,6 +17,8 @@ from tests.support.resources import (
     create_task,
     unique,
 )
+
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
 
 
 def test_every_label_violation_is_400_naming_the_field_and_writes_nothing(admin):
@@ -215,6 +219,7 @@ def test_scopes_of_the_label_list(admin, server):
     assert admin.get("/api/labels/").status_code == 200
 
 
+@LIVE_SDK
 def test_sdk_reads_labels_strictly(admin, server):
     """K1 for labels, including skeletons and every attribute type."""
     task = create_task(admin, labels=VALID_LABELS)

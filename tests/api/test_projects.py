@@ -22,6 +22,9 @@ from tests.support.resources import (
     user_id,
 )
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+LIVE_CLI = pytest.mark.live_server("cvat-cli runs in a subprocess against a real server")
+
 
 def test_create_answers_201_with_the_full_project(admin, server):
     name = unique("proj")
@@ -189,6 +192,7 @@ def test_list_filters_and_sort(admin):
     assert admin.get("/api/projects/999999").json() == {"detail": "Not found."}
 
 
+@LIVE_SDK
 def test_sdk_projects(server):
     from cvat_sdk.api_client import models
 
@@ -212,6 +216,7 @@ def test_sdk_projects(server):
         assert project.id not in [p.id for p in client.projects.list()]
 
 
+@LIVE_CLI
 def test_cli_project_create_ls_delete(server, tmp_path):
     name = unique("clip")
     created = run_cli(

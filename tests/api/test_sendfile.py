@@ -22,6 +22,10 @@ from tests.support.resources import unique
 from tests.support.rest import wait_request
 from tests.support.server import ADMIN
 
+# uvicorn's protocol, os.sendfile and clients that read slowly or hang up need a
+# real server and real sockets.
+pytestmark = pytest.mark.live_server("sendfile, slow and hung-up clients need uvicorn and sockets")
+
 FRAMES = 4
 BASIC = "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
 

@@ -1,5 +1,4 @@
 def test_about_is_anonymous(server):
-    import httpx
-
-    body = httpx.get(f"{server.url}/api/server/about").json()
+    with server.client(auth=None) as client:
+        body = client.get("/api/server/about").json()
     assert body["version"] == "2.80.0"

@@ -22,6 +22,9 @@ from tests.support.resources import (
     user_id,
 )
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+LIVE_CLI = pytest.mark.live_server("cvat-cli runs in a subprocess against a real server")
+
 LABELS = [
     {
         "name": "car",
@@ -418,6 +421,7 @@ def test_pagination(server):
         assert listed == sorted(ids, reverse=True)
 
 
+@LIVE_SDK
 def test_sdk_create_read_list_remove(server):
     from cvat_sdk.api_client import exceptions, models
 
@@ -439,6 +443,7 @@ def test_sdk_create_read_list_remove(server):
             client.tasks.retrieve(task.id)
 
 
+@LIVE_SDK
 def test_generated_api_deserializes_task_reads_strictly(admin, server):
     """K1: the SDK's own strict deserializer accepts every task answer."""
     from cvat_sdk.api_client import models
@@ -461,6 +466,7 @@ def test_generated_api_deserializes_task_reads_strictly(admin, server):
         assert created.size == 0
 
 
+@LIVE_CLI
 def test_cli_task_ls_pages_json_and_delete(server, tmp_path):
     user = new_user(server)
     with closing(server.client(user)) as client:

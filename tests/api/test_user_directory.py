@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from tests.support.resources import _engine, database_url, new_user, unique
 from tests.support.server import ADMIN
 
+LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
+
 BASIC = {"url", "id", "username", "first_name", "last_name"}
 PRIVATE = {"email", "last_login", "is_superuser", "is_staff", "groups", "date_joined"}
 
@@ -89,6 +91,7 @@ def test_an_admin_is_not_pointed_out_to_others(server):
         assert "is_superuser" not in admins[0] and "groups" not in admins[0]
 
 
+@LIVE_SDK
 def test_cvat_sdk_reads_the_names_only_directory(server, pair):
     """cvat-sdk's models take the names-only entries (CVAT's ``MetaUser`` is either)."""
     pytest.importorskip("cvat_sdk")

@@ -36,6 +36,7 @@ from tests.compat.test_functions import (
 from tests.conftest import start_server
 from tests.support.cvat import cli_env, run_cli, sdk_client
 from tests.support.media import image_bytes
+from tests.support.processes import start_group, stop_group
 from tests.support.resources import database_url, new_user, unique
 from tests.support.rest import new_task, wait_request
 from tests.support.server import ADMIN, LiveServer
@@ -218,15 +219,13 @@ def tracker_agent(sqlite_server, tmp_path) -> Iterator[int]:
         str(path),
     ]
     log = open(tmp_path / "agent.log", "wb")  # noqa: SIM115 - closed below
-    agent = subprocess.Popen(command, env=cli_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    # The agent runs its function in child processes: its own session, so that
+    # stopping the group ends them too.
+    agent = start_group(command, env=cli_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
     try:
         yield function_id
     finally:
-        agent.terminate()
-        try:
-            agent.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            agent.kill()
+        stop_group(agent)
         log.close()
 
 

@@ -94,7 +94,7 @@ def _clang_with_libfuzzer() -> str | None:
 
 
 @pytest.mark.slow
-def test_fuzz_targets_run_clean_for_a_short_while():
+def test_fuzz_targets_run_clean_for_a_short_while(tmp_path):
     """``scripts/fuzz 20``: both targets, 10 s each, from the generated seed corpus."""
     missing = _clang_with_libfuzzer()
     if missing:
@@ -105,7 +105,8 @@ def test_fuzz_targets_run_clean_for_a_short_while():
         capture_output=True,
         text=True,
         timeout=240,
-        env={**os.environ, "PYTHON": sys.executable},
+        # Its own output directory: another test run may be fuzzing at the same time.
+        env={**os.environ, "PYTHON": sys.executable, "FUZZ_OUT": str(tmp_path / "fuzz")},
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     assert run.stdout.count("number_of_executed_units") == 2, run.stdout

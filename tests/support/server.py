@@ -1,4 +1,10 @@
-"""A real annotask server (``annotask serve``) in a subprocess on 127.0.0.1."""
+"""A real annotask server (``annotask serve``) in a subprocess on 127.0.0.1.
+
+The server runs in a session of its own, so stopping it also ends its embedded
+worker (and anything else it started). A server that does not answer in time
+(a loaded machine, or its port taken by another run meanwhile) is stopped and
+started once more on a fresh port; if that fails too the error carries the
+server's and the workers' logs."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.processes import kill_group, start_group
 from tests.support.services import free_port
 
 ADMIN = ("admin", "admin")
@@ -25,7 +32,8 @@ class LiveServer:
     workers: list[subprocess.Popen] = field(default_factory=list)
     log_path: Path | None = None
     share_root: Path | None = None
-    ready_timeout: float = 30  # seconds; servers that spawn several processes need more
+    ready_timeout: float = 60  # seconds per attempt; servers of several processes need more
+    attempts: int = 2  # one retry, on a fresh port
 
     @property
     def url(self) -> str:
@@ -41,74 +49,115 @@ class LiveServer:
             timeout=60,
         )
 
-    def start(self) -> LiveServer:
+    def start(self, *, fresh_port_on_retry: bool = True) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
         result = self.run_cli("users", "add", ADMIN[0], "--password", ADMIN[1], "--admin")
         if result.returncode != 0 and "already exists" not in result.stderr:
             raise RuntimeError(f"could not create the admin: {result.stderr}")
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "annotask",
-                "serve",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        failures = []
+        for attempt in range(1, self.attempts + 1):
+            self._launch()
+            try:
+                self.wait_ready(self.ready_timeout)
+                return self
+            except RuntimeError as exc:
+                failures.append(f"attempt {attempt} on port {self.port}: {exc}")
+                self._stop_server()
+                if fresh_port_on_retry:
+                    self.port = free_port()
+        raise RuntimeError(
+            "\n\n".join([*failures, self.logs()])
+            + f"\n(data dir {self.data_dir}, {self.attempts} attempts of {self.ready_timeout}s)"
         )
-        self.wait_ready(self.ready_timeout)
-        return self
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def _launch(self) -> None:
+        with open(self.log_path, "ab") as log:
+            log.write(f"---- annotask serve --port {self.port}\n".encode())
+            log.flush()
+            self.process = start_group(
+                [
+                    sys.executable,
+                    "-m",
+                    "annotask",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
+                raise RuntimeError(f"server exited early (code {self.process.returncode})")
             try:
-                if httpx.get(f"{self.url}/api/server/about", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/api/server/about", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log()}")
+        raise RuntimeError(f"server did not answer within {timeout:.0f}s")
 
     def start_worker(self) -> subprocess.Popen:
-        log = open(self.data_dir / f"worker{len(self.workers)}.log", "ab")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "annotask", "worker"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.data_dir / f"worker{len(self.workers)}.log", "ab") as log:
+            worker = start_group(
+                [sys.executable, "-m", "annotask", "worker"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.workers.append(worker)
         return worker
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
+    def logs(self) -> str:
+        """The server's log (its embedded worker writes there too) and each
+        separate worker's, for failure messages."""
+        parts = [f"---- server log ({self.log_path}):\n{self.log()}"]
+        for path in sorted(self.data_dir.glob("worker*.log")):
+            parts.append(f"---- {path.name}:\n{path.read_text(errors='replace')}")
+        return "\n".join(parts)
+
+    def _stop_server(self) -> None:
+        """SIGTERM to the server (it stops its embedded worker in order), then
+        SIGKILL to whatever of its process group is left."""
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+        kill_group(proc.pid)
+
     def stop(self) -> None:
-        for proc in [*self.workers, self.process]:
-            if proc is not None and proc.poll() is None:
+        for proc in self.workers:
+            if proc.poll() is None:
                 proc.terminate()
-        for proc in [*self.workers, self.process]:
-            if proc is not None:
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=20)
+            kill_group(proc.pid)
+        self._stop_server()
 
     def restart(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-        self.start()
+        """The same server again, on the same port (clients keep their URL)."""
+        self._stop_server()
+        self.start(fresh_port_on_retry=False)
 
     def client(self, auth: tuple[str, str] | None = ADMIN, **kwargs) -> httpx.Client:
         """An httpx client; with ``auth`` it logs in like the CLI (session + CSRF)."""

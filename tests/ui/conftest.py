@@ -8,6 +8,7 @@ fails if the page threw an uncaught error or broke its Content-Security-Policy.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -135,24 +136,30 @@ def axe_script() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("axe-core checks need npm, which is not installed")
-    try:
-        done = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(NODE_DIR),
-                "axe-core",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip("axe-core checks: npm install axe-core timed out (registry unreachable?)")
+    NODE_DIR.mkdir(exist_ok=True)
+    # Another test run on this machine may be installing it right now: one at a time.
+    with open(NODE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if script.exists():
+            return script
+        try:
+            done = subprocess.run(
+                [
+                    npm,
+                    "install",
+                    "--no-save",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                    str(NODE_DIR),
+                    "axe-core",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.skip("axe-core checks: npm install axe-core timed out (registry unreachable?)")
     if done.returncode != 0 or not script.exists():
         pytest.skip(f"axe-core checks: npm install axe-core failed: {done.stderr.strip()[-300:]}")
     return script

@@ -6,7 +6,9 @@ copy the labels, upload images from My computer with every advanced option;
 then tasks from the share tab, the remote tab and, from a folder with
 per-file progress, inside a project. Submit opens each new task's page. What the
 pages did is checked through the REST API, and the pages are saved as the
-screenshots in ``docs/screenshots/`` that the README shows.
+screenshots the README shows: in a temporary directory (or ``$SCREENSHOTS_DIR``),
+never in the work tree; ``scripts/screenshots`` runs this test and copies them
+into ``docs/screenshots/``.
 
 The server is a fresh one (ids start at 1), the browser runs in UTC with
 ``en-US`` and shown dates are pinned, so the screenshots are the same run after
@@ -16,6 +18,7 @@ run.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,7 +45,9 @@ from tests.ui.test_annotation_view import draw, save, wait_image
 
 pytestmark = pytest.mark.xdist_group("ui")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Where ``scripts/screenshots`` wants the pictures; otherwise a temporary directory,
+# so running the tests changes no tracked file.
+SCREENSHOTS_ENV = "SCREENSHOTS_DIR"
 VIEWPORT = {"width": 1280, "height": 900}
 
 # Every date the pages format shows as this one, whatever the day of the run.
@@ -121,9 +126,18 @@ def anonymous_page(browser, fresh_server) -> Iterator[Page]:
     assert not problems, problems
 
 
-def snap(page: Page, name: str, *, full_page: bool = False, photo: bool = False) -> None:
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """The directory the walkthrough's screenshots are saved in."""
+    directory = os.environ.get(SCREENSHOTS_ENV)
+    return Path(directory) if directory else tmp_path_factory.mktemp("screenshots")
+
+
+def snap(
+    page: Page, directory: Path, name: str, *, full_page: bool = False, photo: bool = False
+) -> None:
     """Save the 1280x900 viewport (or the whole page, 1280 wide) as
-    docs/screenshots/<name>.png, without toasts, focus or caret; ``photo`` pages
+    <directory>/<name>.png, without toasts, focus or caret; ``photo`` pages
     (mostly a camera frame) are saved as <name>.jpg, which keeps them small."""
     page.evaluate(
         """() => {
@@ -139,8 +153,8 @@ def snap(page: Page, name: str, *, full_page: bool = False, photo: bool = False)
     )
     page.mouse.move(0, 0)
     page.wait_for_timeout(300)  # let focus rings fade out
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.{'jpg' if photo else 'png'}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.{'jpg' if photo else 'png'}"
     options = {"type": "jpeg", "quality": 85} if photo else {}
     page.screenshot(
         path=str(path), full_page=full_page, animations="disabled", caret="hide", **options
@@ -152,7 +166,9 @@ def field_error(page: Page, field: str):
     return page.locator(f"[data-field~='{field}'] > .field-error")
 
 
-def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_api, tmp_path):
+def test_the_product_description_end_to_end(
+    anonymous_page, fresh_server, fresh_api, tmp_path, screenshots
+):
     page, api = anonymous_page, fresh_api
 
     # Sign in.
@@ -204,7 +220,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     form.get_by_label("Label color").fill(LABELS[1]["color"])
     add_attribute(form, "note", "text", "none")
     add_attribute(form, "age", "number", "0;100;1", mutable=True)
-    snap(page, "create-task-constructor")
+    snap(page, screenshots, "create-task-constructor")
     form.get_by_role("button", name="Done").click()
     items = page.locator(".labels-editor .label-item")
     expect(items).to_have_count(2)
@@ -215,7 +231,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     page.get_by_role("tab", name="Raw").click()
     raw = page.get_by_label("Labels as JSON")
     assert json.loads(raw.input_value()) == LABELS
-    snap(page, "create-task-raw")
+    snap(page, screenshots, "create-task-raw")
     page.get_by_role("button", name="Copy").click()
     expect(page.locator(".toast").last).to_have_text("Labels copied to the clipboard")
     assert json.loads(page.evaluate("navigator.clipboard.readText()")) == LABELS
@@ -243,7 +259,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
         """() => window.scrollTo(0, Math.round(document.getElementById('advanced')
             .getBoundingClientRect().top + window.scrollY - 72))"""
     )
-    snap(page, "create-task-advanced")
+    snap(page, screenshots, "create-task-advanced")
     task_id = submit_and_wait(page)  # Submit opens the new task's page
     expect(page.locator("#flash")).to_contain_text(name)
     expect(page.locator("#task-title")).to_contain_text(name)
@@ -331,7 +347,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
         """() => window.scrollTo(0, Math.round(document.querySelector('[data-field~="files"]')
             .getBoundingClientRect().top + window.scrollY - 72))"""
     )
-    snap(page, "create-task-files")
+    snap(page, screenshots, "create-task-files")
     held[0].continue_()
     page.unroute("**/api/tasks/*/data/")
     wait_task_page(page)
@@ -349,7 +365,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     expect(row.locator(".row-title")).to_have_text(f"#{task['id']}: {name}")
     expect(row.locator(".jobs-text")).to_have_text("0 of 3 jobs")
     expect(page.locator(".task-row .thumb:not(.empty) img")).to_have_count(4)
-    snap(page, "tasks")
+    snap(page, screenshots, "tasks")
 
     # The task page shows the parameters and the jobs.
     page.goto(f"/tasks/{task['id']}")
@@ -363,7 +379,7 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     expect(job_rows.locator(".job-frames")).to_have_text(["0–1 (2)", "1–2 (2)", "2–3 (2)"])
     expect(page.locator("#preview-box .preview-large:not(.empty) img")).to_be_visible()
     expect(page.locator(".label-item")).to_have_count(2)
-    snap(page, "task", full_page=True)
+    snap(page, screenshots, "task", full_page=True)
 
     # The annotation view: the first job's frame, a car drawn on it and saved.
     first_job = jobs_of(api, task["id"])[0]
@@ -376,4 +392,4 @@ def test_the_product_description_end_to_end(anonymous_page, fresh_server, fresh_
     shapes = api.get(f"/api/jobs/{first_job['id']}/annotations").json()["shapes"]
     assert [(s["type"], s["frame"]) for s in shapes] == [("rectangle", 0)]
     page.locator("#objects .annot-object").first.click()  # selected, as users see it
-    snap(page, "job", photo=True)
+    snap(page, screenshots, "job", photo=True)
