@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import Table, select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from annotask import media
 from annotask.db.bulk import insert_rows
 from annotask.db.models import Data, Frame
+from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.kinds.base import (
     CreationFailed,
     PlanContext,
@@ -163,3 +165,29 @@ def frame_rows(db: Session, data_id: int, plan: FilesPlan) -> None:
         for index, frame in zip(plan.indices, plan.frames, strict=True)
     ]
     insert_rows(db, cast(Table, Frame.__table__), columns, rows)
+
+
+def chunk_types(use_zip_chunks: bool) -> tuple[str, str]:
+    """Frames that are files always go into zip chunks (``imageset``)."""
+    return cb.IMAGESET, cb.IMAGESET
+
+
+def chunk_spec(
+    source: ChunkSource,
+    quality: str,
+    out: Path,
+    indices: list[int],
+    *,
+    point_clouds: bool = False,
+) -> cb.ChunkSpec:
+    """A zip chunk of the frames' files (images re-encoded per quality; point
+    clouds packed unchanged)."""
+    return cb.ChunkSpec(
+        quality,
+        source.chunk_type(quality),
+        str(out),
+        source.image_quality,
+        images=frame_files(source, indices),
+        max_pixels=source.max_pixels,
+        point_clouds=point_clouds,
+    )

@@ -5,7 +5,6 @@ uploaded (original)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annotask import media
@@ -65,24 +64,11 @@ def _render_pdf(
     return CollectedSources(ROOT_RAW, layout.raw, files, "local"), media.classify_media(files)
 
 
-def chunk_types(use_zip_chunks: bool) -> tuple[str, str]:
-    return cb.IMAGESET, cb.IMAGESET
-
-
+chunk_types = frame_files.chunk_types
 planned_media = frame_files.planned_media
 stored_media = frame_files.stored_media
 frame_rows = frame_files.frame_rows
-
-
-def chunk_spec(source: ChunkSource, quality: str, out: Path, indices: list[int]) -> cb.ChunkSpec:
-    return cb.ChunkSpec(
-        quality,
-        source.chunk_type(quality),
-        str(out),
-        source.image_quality,
-        images=frame_files.frame_files(source, indices),
-        max_pixels=source.max_pixels,
-    )
+chunk_spec = frame_files.chunk_spec
 
 
 def frame(source: ChunkSource, quality: str, index: int) -> Payload:

@@ -53,25 +53,14 @@ def plan(
     return frame_files.plan_files(PointCloudPlan, ctx, collected, frames, sized=False)
 
 
-def chunk_types(use_zip_chunks: bool) -> tuple[str, str]:
-    return cb.IMAGESET, cb.IMAGESET
-
-
+chunk_types = frame_files.chunk_types
 planned_media = frame_files.planned_media
 stored_media = frame_files.stored_media
 frame_rows = frame_files.frame_rows
 
 
 def chunk_spec(source: ChunkSource, quality: str, out: Path, indices: list[int]) -> cb.ChunkSpec:
-    return cb.ChunkSpec(
-        quality,
-        source.chunk_type(quality),
-        str(out),
-        source.image_quality,
-        images=frame_files.frame_files(source, indices),
-        max_pixels=source.max_pixels,
-        point_clouds=True,
-    )
+    return frame_files.chunk_spec(source, quality, out, indices, point_clouds=True)
 
 
 def frame(source: ChunkSource, quality: str, index: int) -> Payload:
