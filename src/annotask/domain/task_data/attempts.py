@@ -142,8 +142,11 @@ def sweep(services: Services) -> int:
             continue  # deleted: its directory went with it
         data_id, files_dir = tasks[row.task_id]
         layout = task_layout(settings, row.task_id)
-        running = row.attempts if row.status == "started" else None
-        removed += _remove_stale_attempts(layout, row.id, running, files_dir)
+        # What the sweep read may be stale by the time it lists the directories: an
+        # attempt numbered above ``attempts`` may have been claimed meanwhile, and
+        # the one numbered ``attempts`` is alive while the request is started.
+        live_from = row.attempts if row.status == "started" else row.attempts + 1
+        removed += _remove_stale_attempts(layout, row.id, live_from, files_dir)
         if (
             row.status == "failed"
             and data_id is None
@@ -157,8 +160,10 @@ def sweep(services: Services) -> int:
 
 
 def _remove_stale_attempts(
-    layout: TaskLayout, request_id: str, running: int | None, files_dir: str | None
+    layout: TaskLayout, request_id: str, live_from: int, files_dir: str | None
 ) -> int:
+    """Remove the request's attempt directories numbered below ``live_from`` (those
+    attempts can no longer commit), never the committed one."""
     try:
         entries = list(os.scandir(layout.attempts))
     except FileNotFoundError:
@@ -170,7 +175,7 @@ def _remove_stale_attempts(
         if match is None or match["request"] != request_id:
             continue
         path = Path(entry.path)
-        if path == committed or int(match["number"]) == running:
+        if path == committed or int(match["number"]) >= live_from:
             continue
         shutil.rmtree(path, ignore_errors=True)
         log.info("removed %s: staged by an attempt that can no longer commit", path)
