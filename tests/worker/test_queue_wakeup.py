@@ -76,7 +76,7 @@ def test_a_second_listener_on_the_same_queue_falls_back_to_polling(tmp_path):
         second.notify()
         started = time.monotonic()
         first.wait(5)  # the owner is woken by the notification
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 2.5  # not the full 5 s wait
     finally:
         first.close()
         second.close()
