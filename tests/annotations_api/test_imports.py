@@ -21,6 +21,9 @@ from tests.annotations_api.helpers import (
     upload_file,
     wait_request,
 )
+from tests.support.route_servers import BACKGROUND_REQUESTS
+
+pytestmark = BACKGROUND_REQUESTS
 
 LABELS = [
     {

@@ -15,6 +15,9 @@ import pytest
 
 from tests.annotations_api.helpers import box, label_id, make_task, upload_file, wait_request
 from tests.support.cvat import run_cli, sdk_client
+from tests.support.route_servers import BACKGROUND_REQUESTS
+
+pytestmark = BACKGROUND_REQUESTS
 
 LIVE_SDK = pytest.mark.live_server("cvat-sdk is a real HTTP client: it needs a socket")
 LIVE_CLI = pytest.mark.live_server("cvat-cli runs in a subprocess against a real server")

@@ -17,6 +17,7 @@ from tests.annotations_api.helpers import (
     zip_members,
 )
 from tests.conftest import make_user
+from tests.support.route_servers import BACKGROUND_REQUESTS
 from tests.support.server import login
 
 
@@ -265,6 +266,7 @@ def test_task_level_writes_reach_both_overlapping_jobs(server, admin):
     assert len(admin.get(task_url).json()["shapes"]) == 1
 
 
+@BACKGROUND_REQUESTS
 def test_formats_exports_and_downloads(server, admin):
     from cvat_sdk.core.downloading import Downloader
 
@@ -312,6 +314,7 @@ def test_formats_exports_and_downloads(server, admin):
     assert zip_members(admin.get(job_done["result_url"]).content) == ["annotations.xml"]
 
 
+@BACKGROUND_REQUESTS
 def test_import_rejects_unknown_formats_and_reports_bad_files(server, admin):
     task = make_task(admin, 2)
     url = f"/api/tasks/{task['id']}/annotations/"

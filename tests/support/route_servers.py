@@ -8,6 +8,13 @@ that needs a real ``annotask serve`` (a real client over a socket, sendfile,
 slow or hung-up connections) is marked ``@pytest.mark.live_server("why")`` and
 gets a :class:`~tests.support.server.LiveServer` instead; the reason is required.
 Fixtures built on ``server`` follow the test's choice.
+
+``server`` gives SQLite and PostgreSQL (every route touches the database). The
+third backend (PostgreSQL with the Redis queue and cache and a separate worker
+process) only changes what runs in the background, so it is added only where a
+module or test is marked ``@pytest.mark.with_redis("why")``: exports, imports
+and the clients' round trips. The queue and cache themselves are tested against
+Redis in tests/worker, tests/media_pipeline and tests/faults.
 """
 
 from __future__ import annotations
@@ -20,6 +27,12 @@ from tests.conftest import BACKENDS, start_server
 from tests.support.server import LiveServer
 
 MARK = "live_server"
+REDIS_MARK = "with_redis"
+DATABASE_BACKENDS = [b for b in BACKENDS if b != "redis"]
+# The mark of route tests whose subject runs as a background request.
+BACKGROUND_REQUESTS = pytest.mark.with_redis(
+    "exports and imports run as background requests: also on the Redis queue and cache"
+)
 LIVE, IN_PROCESS = "live", "in-process"
 
 
@@ -38,12 +51,22 @@ def _ours(metafunc: pytest.Metafunc, name: str) -> bool:
     return bool(definitions) and definitions[-1].func.__module__ == __name__
 
 
+def _backends(metafunc: pytest.Metafunc) -> list[str]:
+    marker = metafunc.definition.get_closest_marker(REDIS_MARK)
+    if marker is None:
+        return DATABASE_BACKENDS
+    if not (marker.args or marker.kwargs.get("reason")):
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: say why it needs Redis")
+    return BACKENDS
+
+
 def parametrize(metafunc: pytest.Metafunc) -> None:
     """Call from ``pytest_generate_tests`` of a route tests' conftest."""
     kind = _kind(metafunc)
     if "server" in metafunc.fixturenames and _ours(metafunc, "server"):
-        params = [(kind, backend) for backend in BACKENDS]
-        metafunc.parametrize("server", params, ids=BACKENDS, indirect=True, scope="session")
+        backends = _backends(metafunc)
+        params = [(kind, backend) for backend in backends]
+        metafunc.parametrize("server", params, ids=backends, indirect=True, scope="session")
     if "sqlite_server" in metafunc.fixturenames and _ours(metafunc, "sqlite_server"):
         metafunc.parametrize(
             "sqlite_server", [(kind, "sqlite")], ids=["sqlite"], indirect=True, scope="session"
