@@ -58,7 +58,7 @@ def test_a_job_assignee_finds_and_opens_their_job(browser, ui_server, assigned):
         expect(row.locator(".job-frames")).to_have_text("0–1 (2)")
         expect(row.locator(".job-stage")).to_have_text("Annotation")
         expect(row.locator(".job-state")).to_have_text("New")
-        expect(row.locator(".job-assignee")).to_have_text(assigned["user"][0])
+        expect(row.locator(".job-assignee")).to_have_text(f"{assigned['user'][0]}you")
 
         row.get_by_role("link", name=f"Open job #{job['id']}").click()
         page.wait_for_url(f"**/jobs/{job['id']}")

@@ -42,6 +42,7 @@ from tests.ui.helpers import (
     wait_task_page,
 )
 from tests.ui.test_annotation_view import draw, save, wait_image
+from tests.ui.test_jobs_workflow import finish
 
 pytestmark = pytest.mark.xdist_group("ui")
 
@@ -393,3 +394,31 @@ def test_the_product_description_end_to_end(
     assert [(s["type"], s["frame"]) for s in shapes] == [("rectangle", 0)]
     page.locator("#objects .annot-object").first.click()  # selected, as users see it
     snap(page, screenshots, "job", photo=True)
+
+    # Finish: the admin runs the task, so the job is completed and moves to acceptance.
+    finish(page)
+    finished = api.get(f"/api/jobs/{first_job['id']}").json()
+    assert (finished["stage"], finished["state"]) == ("acceptance", "completed")
+
+    # The Jobs page: the admin's own jobs first, then the others newest first.
+    added = fresh_server.run_cli("users", "add", "maria", "--password", "pw-maria-annotates")
+    assert added.returncode == 0, added.stderr
+    people = {u["username"]: u["id"] for u in api.get("/api/users").json()["results"]}
+    jobs = jobs_of(api, task["id"])
+    assignments = [
+        (first_job["id"], ADMIN[0]),
+        (jobs[1]["id"], "maria"),
+        (jobs_of(api, share_task["id"])[0]["id"], ADMIN[0]),
+        (jobs_of(api, project_task["id"])[0]["id"], "maria"),
+    ]
+    for job_id, who in assignments:
+        answer = api.patch(f"/api/jobs/{job_id}", json={"assignee": people[who]})
+        assert answer.status_code == 200, answer.text
+    page.goto("/jobs")
+    expect(page.locator("#main[data-ready='1']")).to_be_attached()
+    rows = page.locator("#job-list tbody tr")
+    expect(rows).to_have_count(6)
+    expect(rows.locator(".tag.you")).to_have_count(2)
+    expect(rows.first.locator(".job-state")).to_have_text("New")  # the newer of the two
+    expect(rows.nth(1).locator(".job-stage")).to_have_text("Acceptance")
+    snap(page, screenshots, "jobs")

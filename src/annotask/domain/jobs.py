@@ -7,10 +7,10 @@ recomputed from its jobs whenever one of them moves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, case, cast, null, select
 from sqlalchemy.orm import Session
 
 from annotask.db.base import utcnow
@@ -133,6 +133,9 @@ JOB_LIST = ListSpec(
         "state": Lookup(Job.state),
         "type": Lookup(Job.type),
         "dimension": Lookup(select(Task.dimension).where(Task.id == Job.task_id).scalar_subquery()),
+        # No job has a parent (annotask makes no consensus replicas): filtering on it finds
+        # only jobs without one, sorting on it keeps the order, as in CVAT for such jobs.
+        "parent_job_id": Lookup(cast(null(), Integer), "int"),
         "created_date": Lookup(Job.created_date, "datetime"),
         "updated_date": Lookup(Job.updated_date, "datetime"),
     },
@@ -146,18 +149,29 @@ JOB_LIST = ListSpec(
         "state",
         "type",
         "dimension",
+        "parent_job_id",
     ),
     search=("task_name", "project_name", "assignee", "state", "stage"),
     default_sort="-id",
 )
 
 
+#: annotask's one addition to CVAT's job list names: 1 for the caller's own jobs, else 0.
+#: ``sort=-assigned_to_me,-id`` lists them first (the Jobs page does); CVAT has no such
+#: key, and CVAT clients never send it.
+ASSIGNED_TO_ME = "assigned_to_me"
+
+
+def list_spec(user: User) -> ListSpec:
+    """``JOB_LIST`` plus ``assigned_to_me``, which depends on who asks."""
+    mine = case((Job.assignee_id == user.id, 1), else_=0)
+    return replace(JOB_LIST, lookups={**JOB_LIST.lookups, ASSIGNED_TO_ME: Lookup(mine, "int")})
+
+
 def list_jobs(user: User, params: Mapping[str, str]) -> Select:
     """The jobs the user may see, filtered and sorted as CVAT's ``GET /api/jobs``."""
     query = select(Job).where(permissions.visible_jobs(user))
-    if params.get("parent_job_id"):  # replicas do not exist here: no job has a parent
-        query = query.where(Job.id.is_(None))
-    return apply_listing(query, params, JOB_LIST, Job.id)
+    return apply_listing(query, params, list_spec(user), Job.id)
 
 
 def update_job(db: Session, user: User, job: Job, changes: Mapping[str, Any]) -> Job:

@@ -4,7 +4,9 @@
 // Saving sends only the changed objects (../annotation/sync.js); when someone else
 // saved meanwhile their changes are merged in by object id and ours sent again, and
 // objects changed on both sides are the annotator's choice. Tracks, cuboids, masks
-// and skeletons are shown read-only and never sent. CVAT's ?frame=N opens that frame.
+// and skeletons are shown read-only and never sent. CVAT's ?frame=N opens that frame,
+// else the frame the user was last on (../annotation/last-frame.js); Finish marks the
+// job completed (../annotation/finish.js).
 
 import { describe, listAll, request } from '../api.js';
 import { boot, pageId } from '../app.js';
@@ -14,8 +16,11 @@ import { Editor } from '../annotation/editor.js';
 import { TOOLS } from '../annotation/shapes/index.js';
 import { SHORTCUTS, historyKey } from '../annotation/shortcuts.js';
 import { isStale, takeTheirs } from '../annotation/sync.js';
+import { initialFrame, rememberFrame } from '../annotation/last-frame.js';
+import { isTaskStaff, setUpFinish } from '../annotation/finish.js';
 
 const jobId = pageId('jobId');
+let user;
 let job;
 let meta;
 let labelList = [];
@@ -72,6 +77,7 @@ function show(number) {
   $('#frame-number').value = String(frame);
   if (frame === current) return;
   current = frame;
+  rememberFrame(user.id, jobId, frame);
   editor.frame = frame;
   const info = frameInfo(frame);
   const name = info.name || `frame ${frame}`;
@@ -359,18 +365,14 @@ function wire() {
  * else to the jobs page: a job's assignee does not see the task.
  */
 async function backToTask() {
-  try {
-    await request('GET', `/api/tasks/${job.task_id}`, { noLoginRedirect: true });
-  } catch {
-    return; // the template's link to /jobs stays
-  }
+  if (!(await isTaskStaff(job))) return; // the template's link to /jobs stays
   const back = $('#back-link');
   back.href = `/tasks/${job.task_id}`;
   back.textContent = `← Task #${job.task_id}`;
 }
 
 async function main() {
-  await boot();
+  user = await boot();
   try {
     await load();
   } catch (error) {
@@ -408,19 +410,18 @@ async function main() {
   if (!editor.drawable.length) status('The job has no label for 2D shapes: add one on the task page.', 'error');
   wire();
 
-  const gone = deleted();
-  let first = job.start_frame;
-  while (gone.has(first) && first < job.stop_frame) first += 1;
-  show(requestedFrame() ?? first);
+  show(initialFrame(job, { userId: user.id, deleted: deleted() }));
+  await setUpFinish({
+    button: $('#finish-job'),
+    progress: $('#job-progress'),
+    job,
+    save: async () => {
+      await save();
+      return !editor.modified;
+    },
+    status,
+  });
   $('#main').dataset.ready = '1';
-}
-
-/** CVAT's `?frame=N` (links from FiftyOne and CVAT's UI): that frame when it is in the job. */
-function requestedFrame() {
-  const raw = new URLSearchParams(window.location.search).get('frame');
-  if (raw === null || !/^\d+$/.test(raw)) return null;
-  const frame = Number(raw);
-  return frame >= job.start_frame && frame <= job.stop_frame ? frame : null;
 }
 
 main();
