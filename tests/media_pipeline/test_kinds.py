@@ -21,7 +21,10 @@ from annotask.media.kinds import MediaKind
 SRC = Path(annotask.__file__).parent
 KINDS_DIR = SRC / "domain" / "task_data" / "kinds"
 #: The measure of the issue: branches on the media kind outside kinds/ and media/.
-BRANCH = re.compile(r"MediaKind\.(IMAGE|VIDEO|PDF|POINT_CLOUD)|media_type ==|dimension ==")
+BRANCH = re.compile(
+    r"MediaKind\.(IMAGE|VIDEO|PDF|POINT_CLOUD)|media_type ==|dimension =="
+    r"|\bdata\.video is (not )?None"  # a video task, told apart from its row
+)
 #: Not a media-kind branch: merging cuboids compares 3D geometry.
 ALLOWED = {("annotations/merge.py", 'dimension == "3d"')}
 

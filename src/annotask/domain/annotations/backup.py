@@ -43,10 +43,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotask import media
 from annotask.annotations.model import AnnotationSet
 from annotask.annotations.schema import LabelSet, LabelSpec
-from annotask.db.models import Data, Frame, Project, Task, User
+from annotask.db.models import Data, Project, Task, User
 from annotask.domain import labels as label_rules
 from annotask.domain import pending
 from annotask.domain import projects as project_rules
@@ -64,6 +63,7 @@ from annotask.domain.annotations.task_media import (
 )
 from annotask.domain.errors import DomainError, NotFound
 from annotask.domain.requests import Attempt, LeaseLost, Progress, RequestSnapshot, finish
+from annotask.domain.task_data.kinds import kind_of_data
 from annotask.domain.task_data.layout import data_layout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.sources import source_root
@@ -210,16 +210,8 @@ def from_portable(body: Any, labels: LabelSet, where: str) -> AnnotationSet:
 
 def _media_files(db: Session, services: Services, task: Task, data: Data) -> list[str]:
     """Every source file of the task in its source order (the manifest's)."""
-    if data.video is not None:
-        return [data.video.path]
     manifest = data_layout(services.settings, task.id, data).manifest
-    if manifest.is_file():
-        try:
-            return [e.name + e.extension for e in media.iter_image_entries(manifest) if e]
-        except media.MediaError:
-            pass
-    query = select(Frame.path).where(Frame.data_id == data.id).order_by(Frame.frame)
-    return list(db.scalars(query))
+    return kind_of_data(data).source_files(db, data, manifest)
 
 
 def _write_task(

@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask.annotations.schema import AttributeSpec, LabelSet, LabelSpec
-from annotask.db.models import Frame, Job, Label, Segment, Task
+from annotask.db.models import Job, Label, Segment, Task
 from annotask.domain import labels as label_rules
+from annotask.domain.task_data.kinds import kind_of_data
 from annotask.domain.task_data.params import stored_frame_step
 from annotask.formats.common import FrameInfo
 
@@ -88,10 +89,6 @@ def frame_step(task: Task) -> int:
     return stored_frame_step(task.data.frame_filter) if task.data else 1
 
 
-#: Video frames are decoded into PNG files in dataset exports.
-VIDEO_FRAME_SUFFIX = ".png"
-
-
 def task_frames(
     db: Session, task: Task, start: int = 0, stop: int | None = None
 ) -> list[FrameInfo]:
@@ -107,21 +104,4 @@ def task_frames(
     step = frame_step(task)
     deleted = set(data.deleted_frames or ())
     numbers = [n for n in range(start, stop + 1) if n not in deleted]
-    if data.video is not None:
-        width, height = data.video.width, data.video.height
-        names = [f"frame_{data.start_frame + n * step:06d}" for n in numbers]
-        return [
-            FrameInfo(n, name, width, height, file=f"{name}{VIDEO_FRAME_SUFFIX}")
-            for n, name in zip(numbers, names, strict=True)
-        ]
-    first, last = data.start_frame + start * step, data.start_frame + stop * step
-    query = select(Frame.frame, Frame.path, Frame.width, Frame.height).where(
-        Frame.data_id == data.id, Frame.frame.between(first, last)
-    )
-    rows = {row.frame: row for row in db.execute(query)}
-    frames = []
-    for n in numbers:
-        row = rows.get(data.start_frame + n * step)
-        if row is not None:
-            frames.append(FrameInfo(n, row.path, row.width, row.height))
-    return frames
+    return kind_of_data(data).frame_infos(db, data, numbers, step)

@@ -10,6 +10,7 @@ renamed when complete, so a download never sees half a file.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -21,10 +22,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from annotask import media
 from annotask.annotations.model import AnnotationSet
 from annotask.annotations.schema import LabelSet
-from annotask.db.models import Frame, Job, Project, Task, User
+from annotask.db.models import Job, Project, Task, User
 from annotask.domain.annotations import rows
 from annotask.domain.annotations.context import (
     annotation_jobs,
@@ -34,6 +34,7 @@ from annotask.domain.annotations.context import (
 )
 from annotask.domain.annotations.service import task_annotations
 from annotask.domain.errors import DomainError, NotFound
+from annotask.domain.task_data.kinds import kind_of_data
 from annotask.domain.task_data.layout import data_layout
 from annotask.domain.task_data.sources import source_root
 from annotask.formats.common import FrameInfo
@@ -199,28 +200,8 @@ def _add_images(services: Services, db: Session, archive, part: ExportPart) -> N
     assert data is not None
     layout = data_layout(services.settings, task.id, data)
     root = source_root(services.settings, layout, data.source_root)
-    if data.video is None:
-        step = frame_step(task)
-        paths = dict(
-            db.execute(select(Frame.frame, Frame.path).where(Frame.data_id == data.id)).all()
-        )
-        for frame in part.frames:
-            source = paths.get(data.start_frame + frame.number * step)
-            if source is not None and (root / source).is_file():
-                archive.write(root / source, f"images/{frame.name}")
-        return
-    numbers = {data.start_frame + f.number * frame_step(task): f for f in part.frames}
-    if not numbers:
-        return
-    keyframes = [media.Keyframe(n, p) for n, p in data.video.keyframes] or None
-    for index, frame in media.iter_frames(
-        str(root / data.video.path), min(numbers), max(numbers), frame_step(task), keyframes
-    ):
-        info = numbers.get(index)
-        if info is None:
-            continue
-        with archive.open(f"images/{info.file_name}", "w") as out:
-            media.frame_to_image(frame).save(out, format="PNG")
+    files = functools.partial(layout.source_file, root)
+    kind_of_data(data).export_media(db, data, files, part.frames, frame_step(task), archive)
 
 
 def build_export(

@@ -3,11 +3,10 @@ read by the data meta routes and after a change of the deleted frames."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from annotask import media
-from annotask.db.models import Frame, Task
+from annotask.db.models import Task
 from annotask.domain.errors import ValidationFailed
+from annotask.domain.task_data.kinds import kind_of_data
 
 
 def data_meta(db, task: Task, start: int | None = None, stop: int | None = None) -> dict:
@@ -18,38 +17,8 @@ def data_meta(db, task: Task, start: int | None = None, stop: int | None = None)
     first = 0 if start is None else start
     last = data.size - 1 if stop is None else stop
     step = media.parse_frame_filter(data.frame_filter)
-    if data.video is not None:
-        frame_list = [
-            {
-                "name": data.video.path.rsplit("/", 1)[-1],
-                "width": data.video.width,
-                "height": data.video.height,
-                "related_files": 0,
-                "has_related_context": False,
-            }
-        ]
-    else:
-        wanted = [data.start_frame + i * step for i in range(first, last + 1)]
-        rows = {
-            f.frame: f
-            for f in db.scalars(
-                select(Frame).where(
-                    Frame.data_id == data.id,
-                    Frame.frame.between(min(wanted, default=0), max(wanted, default=0)),
-                )
-            )
-        }
-        frame_list = [
-            {
-                "name": rows[i].path,
-                "width": rows[i].width,
-                "height": rows[i].height,
-                "related_files": len(rows[i].related_files),
-                "has_related_context": bool(rows[i].related_files),
-            }
-            for i in wanted
-            if i in rows
-        ]
+    wanted = [data.start_frame + i * step for i in range(first, last + 1)]
+    frame_list = kind_of_data(data).meta_frames(db, data, wanted)
     return {
         "chunks_updated_date": data.chunks_updated_date.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "chunk_size": data.chunk_size,

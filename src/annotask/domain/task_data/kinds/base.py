@@ -13,10 +13,11 @@ other than a local directory only changes the layout.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zipfile import ZipFile
 
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,15 @@ from annotask.domain.task_data.layout import TaskLayout
 from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.payload import Payload
 from annotask.domain.task_data.sources import CollectedSources
+from annotask.formats.common import FrameInfo
 
 if TYPE_CHECKING:
     from annotask.domain.task_data.chunk_source import ChunkSource
 
 Report = Callable[[float, str | None], None]
+#: A stored task's source file by its relative path (``TaskLayout.source_file`` on the
+#: task's source root).
+SourceFiles = Callable[[str], Path]
 
 
 class CreationFailed(DomainError):
@@ -116,6 +121,34 @@ class Kind(Protocol):
 
     def frame_rows(self, db: Session, data_id: int, plan: Any) -> None:
         """Insert the rows that describe the frames (``Frame`` or ``Video``)."""
+        ...
+
+    # The read side, for annotations, exports, backups and the data meta.
+
+    def frame_infos(
+        self, db: Session, data: Data, numbers: Sequence[int], step: int
+    ) -> list[FrameInfo]:
+        """Name and size of task frames ``numbers``, as the annotation formats name them."""
+        ...
+
+    def meta_frames(self, db: Session, data: Data, wanted: Sequence[int]) -> list[dict[str, Any]]:
+        """``DataMetaRead.frames`` for the wanted source frames (absolute indices)."""
+        ...
+
+    def source_files(self, db: Session, data: Data, manifest: Path) -> list[str]:
+        """Every source file of the task, in source order (a backup's ``data/``)."""
+        ...
+
+    def export_media(
+        self,
+        db: Session,
+        data: Data,
+        files: SourceFiles,
+        frames: Sequence[FrameInfo],
+        step: int,
+        archive: ZipFile,
+    ) -> None:
+        """Write the exported frames' images under ``images/`` of a dataset export."""
         ...
 
 

@@ -8,7 +8,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from zipfile import ZipFile
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
@@ -20,12 +21,14 @@ from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.kinds.base import (
     CreationFailed,
     PlanContext,
+    SourceFiles,
     TaskPlan,
     check_not_empty,
 )
 from annotask.domain.task_data.probe import ImageFrame
 from annotask.domain.task_data.segments import effective_overlap, mapping_ranges, segment_ranges
 from annotask.domain.task_data.sources import CollectedSources
+from annotask.formats.common import FrameInfo
 
 if TYPE_CHECKING:
     from annotask.domain.task_data.chunk_source import ChunkSource
@@ -191,3 +194,66 @@ def chunk_spec(
         max_pixels=source.max_pixels,
         point_clouds=point_clouds,
     )
+
+
+# ---- the read side: names, sizes and source files of a stored task's frames ----------
+
+
+def frame_infos(db: Session, data: Data, numbers: Sequence[int], step: int) -> list[FrameInfo]:
+    """A ``FrameInfo`` per task frame in ``numbers`` that has a row, named by its path."""
+    if not numbers:
+        return []
+    first, last = data.start_frame + min(numbers) * step, data.start_frame + max(numbers) * step
+    query = select(Frame.frame, Frame.path, Frame.width, Frame.height).where(
+        Frame.data_id == data.id, Frame.frame.between(first, last)
+    )
+    rows = {row.frame: row for row in db.execute(query)}
+    found = ((n, rows.get(data.start_frame + n * step)) for n in numbers)
+    return [FrameInfo(n, row.path, row.width, row.height) for n, row in found if row is not None]
+
+
+def meta_frames(db: Session, data: Data, wanted: Sequence[int]) -> list[dict[str, Any]]:
+    """``DataMetaRead.frames``: an entry per wanted source frame (absolute index)."""
+    query = select(Frame).where(
+        Frame.data_id == data.id,
+        Frame.frame.between(min(wanted, default=0), max(wanted, default=0)),
+    )
+    rows = {f.frame: f for f in db.scalars(query)}
+    return [
+        {
+            "name": rows[i].path,
+            "width": rows[i].width,
+            "height": rows[i].height,
+            "related_files": len(rows[i].related_files),
+            "has_related_context": bool(rows[i].related_files),
+        }
+        for i in wanted
+        if i in rows
+    ]
+
+
+def source_files(db: Session, data: Data, manifest: Path) -> list[str]:
+    """Every source file in source order: the manifest's, or the frame rows'."""
+    if manifest.is_file():
+        try:
+            return [e.name + e.extension for e in media.iter_image_entries(manifest) if e]
+        except media.MediaError:
+            pass
+    query = select(Frame.path).where(Frame.data_id == data.id).order_by(Frame.frame)
+    return list(db.scalars(query))
+
+
+def export_media(
+    db: Session,
+    data: Data,
+    files: SourceFiles,
+    frames: Sequence[FrameInfo],
+    step: int,
+    archive: ZipFile,
+) -> None:
+    """Each exported frame's source file, as it is, under ``images/``."""
+    paths = dict(db.execute(select(Frame.frame, Frame.path).where(Frame.data_id == data.id)).all())
+    for frame in frames:
+        source = paths.get(data.start_frame + frame.number * step)
+        if source is not None and (path := files(source)).is_file():
+            archive.write(path, f"images/{frame.name}")

@@ -68,6 +68,10 @@ chunk_types = frame_files.chunk_types
 planned_media = frame_files.planned_media
 stored_media = frame_files.stored_media
 frame_rows = frame_files.frame_rows
+frame_infos = frame_files.frame_infos
+meta_frames = frame_files.meta_frames
+source_files = frame_files.source_files
+export_media = frame_files.export_media
 chunk_spec = frame_files.chunk_spec
 
 

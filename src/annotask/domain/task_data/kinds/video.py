@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zipfile import ZipFile
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,7 @@ from annotask.domain.task_data import chunk_builder as cb
 from annotask.domain.task_data.kinds.base import (
     CreationFailed,
     PlanContext,
+    SourceFiles,
     TaskPlan,
     check_not_empty,
 )
@@ -26,6 +29,7 @@ from annotask.domain.task_data.payload import Payload
 from annotask.domain.task_data.probe import probe_video, uploaded_video_manifest_problem
 from annotask.domain.task_data.segments import effective_overlap, segment_ranges
 from annotask.domain.task_data.sources import CollectedSources
+from annotask.formats.common import FrameInfo
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -172,3 +176,67 @@ def _decode(source: ChunkSource, index: int) -> Image.Image:
     for _n, decoded in media.iter_frames(str(source.file(video.path)), index, index, 1, keyframes):
         return media.frame_to_image(decoded)
     raise NotFound(f"Frame {index} could not be decoded from the video.")
+
+
+# ---- the read side: names, sizes and source files of a stored task's frames ----------
+
+#: Video frames are decoded into PNG files in dataset exports.
+EXPORT_FRAME_SUFFIX = ".png"
+
+
+def _video(data: Data) -> Video:
+    if data.video is None:
+        raise NotFound("The task's video is not recorded.")
+    return data.video
+
+
+def frame_infos(db: Session, data: Data, numbers: Sequence[int], step: int) -> list[FrameInfo]:
+    """Frames named ``frame_%06d`` by their absolute source index, as CVAT's formats do."""
+    video = _video(data)
+    names = [f"frame_{data.start_frame + n * step:06d}" for n in numbers]
+    return [
+        FrameInfo(n, name, video.width, video.height, file=f"{name}{EXPORT_FRAME_SUFFIX}")
+        for n, name in zip(numbers, names, strict=True)
+    ]
+
+
+def meta_frames(db: Session, data: Data, wanted: Sequence[int]) -> list[dict[str, Any]]:
+    """``DataMetaRead.frames`` of a video: one entry, the video file (as CVAT answers)."""
+    video = _video(data)
+    return [
+        {
+            "name": video.path.rsplit("/", 1)[-1],
+            "width": video.width,
+            "height": video.height,
+            "related_files": 0,
+            "has_related_context": False,
+        }
+    ]
+
+
+def source_files(db: Session, data: Data, manifest: Path) -> list[str]:
+    return [_video(data).path]
+
+
+def export_media(
+    db: Session,
+    data: Data,
+    files: SourceFiles,
+    frames: Sequence[FrameInfo],
+    step: int,
+    archive: ZipFile,
+) -> None:
+    """Each exported frame decoded from the video, as a PNG under ``images/``."""
+    video = _video(data)
+    numbers = {data.start_frame + f.number * step: f for f in frames}
+    if not numbers:
+        return
+    keyframes = [media.Keyframe(n, p) for n, p in video.keyframes] or None
+    for index, frame in media.iter_frames(
+        str(files(video.path)), min(numbers), max(numbers), step, keyframes
+    ):
+        info = numbers.get(index)
+        if info is None:
+            continue
+        with archive.open(f"images/{info.file_name}", "w") as out:
+            media.frame_to_image(frame).save(out, format="PNG")
