@@ -94,9 +94,9 @@ export function interpolateTrack(track, stopFrame, { includeOutside = false } = 
 
 /**
  * The track's state on one frame, without generating the others: `{shape, keyframe}`
- * where `shape` is what `interpolateTrack` gives for that frame (outside ones too), or
- * null when the track has no shape there (before its start, after an outside keyframe,
- * past `stopFrame`). `keyframe` is the keyframe at that frame (the track's own object).
+ * where `shape` is what `interpolateTrack(..., {includeOutside: true})` gives for that
+ * frame (outside after an outside keyframe), or null before the track's start or past
+ * `stopFrame`. `keyframe` is the keyframe at that frame (the track's own object).
  */
 export function stateAt(track, frame, stopFrame = Infinity) {
   if (frame < track.frame || frame > stopFrame) return { shape: null, keyframe: null };
@@ -114,7 +114,7 @@ export function stateAt(track, frame, stopFrame = Infinity) {
   }
   if (!left) return { shape: null, keyframe: null };
   if (left.frame === frame) return { shape: left, keyframe: own };
-  if (left.outside) return { shape: null, keyframe: null };
+  // After an outside keyframe: what `includeOutside` gives (an outside shape, listed, not drawn).
   return { shape: right ? between(left, right, frame) : copy(left, frame), keyframe: null };
 }
 
