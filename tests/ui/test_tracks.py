@@ -6,6 +6,8 @@ shows every frame once, in order."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -230,3 +232,79 @@ def test_playback_shows_every_frame_once_in_order(page, api, share_dir):
     expect(page.locator("#main[data-ready='1']")).to_be_attached()
     expect(page.locator("#frame-number")).to_have_value("42")
     expect(page.locator("#frame-slider")).to_have_value("42")
+
+
+def scene_video(path, frames: int = 60, size=(640, 360)):
+    """A video of two boxes crossing a gradient: something for tracks to follow."""
+    import av
+    import numpy as np
+
+    width, height = size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ys, xs = np.mgrid[0:height, 0:width]
+    background = np.stack(
+        [xs * 120 // width + 40, ys * 90 // height + 70, 150 - xs * 60 // width], -1
+    )
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            pixels = background.astype(np.uint8).copy()
+            x = 40 + index * 6
+            pixels[200:260, x : x + 110] = (200, 50, 40)
+            y = 60 + index * 2
+            pixels[y : y + 120, 420 - index * 3 : 470 - index * 3] = (40, 90, 200)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_a_video_job_with_tracks_picture(page, api, share_dir, tmp_path):
+    """The README's picture of a video job with tracks. Saved in ``$SCREENSHOTS_DIR``
+    by ``scripts/screenshots`` (else in a temporary directory); the test checks what
+    the picture shows."""
+    scene_video(share_dir / "street.mp4")
+    labels = [
+        {"name": "car", "color": "#e53935", "attributes": CAR_ATTRIBUTES},
+        {"name": "person", "color": "#1e88e5"},
+    ]
+    answer = api.post("/api/tasks", json={"name": unique("Street video"), "labels": labels})
+    task = answer.json()
+    add_share_data(api, task["id"], [f"{share_dir.name}/street.mp4"])
+    job = jobs_of(api, task["id"])[0]
+    named = {label["name"]: label for label in labels_of(api, task_id=task["id"])}
+
+    def keyframe(frame, points, **extra):
+        return {
+            **{"type": "rectangle", "frame": frame, "points": points, "occluded": False},
+            **{"outside": False, "z_order": 0, "rotation": 0, "attributes": []},
+            **extra,
+        }
+
+    car = [keyframe(f, [40 + f * 6, 200, 150 + f * 6, 260]) for f in (0, 20, 40)]
+    person = [keyframe(f, [420 - f * 3, 60 + f * 2, 470 - f * 3, 180 + f * 2]) for f in (0, 30)]
+    person.append(keyframe(50, [270, 160, 320, 280], outside=True))
+    body = {
+        "tags": [],
+        "shapes": [],
+        "tracks": [
+            {"frame": 0, "label_id": named["car"]["id"], "group": 0, "source": "manual",
+             "attributes": [], "shapes": car},
+            {"frame": 0, "label_id": named["person"]["id"], "group": 0, "source": "manual",
+             "attributes": [], "shapes": person},
+        ],
+    }  # fmt: skip
+    assert api.put(f"/api/jobs/{job['id']}/annotations", json=body).status_code == 200
+    page.goto(f"/jobs/{job['id']}?frame=27")
+    expect(page.locator("#main[data-ready='1']")).to_be_attached()
+    wait_image(page)
+    expect(objects(page)).to_have_count(2)
+    objects(page).first.click()
+    expect(page.locator("#track-info")).to_contain_text("keyframes at 0, 20, 40")
+    page.locator("#stage").focus()
+    page.mouse.move(0, 0)
+    directory = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    path = directory / "video-tracks.jpg"
+    page.screenshot(path=str(path), type="jpeg", quality=85, animations="disabled", caret="hide")
+    assert 0 < path.stat().st_size < 300_000
