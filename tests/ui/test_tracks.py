@@ -6,6 +6,7 @@ shows every frame once, in order."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from xml.etree import ElementTree
@@ -308,3 +309,67 @@ def test_a_video_job_with_tracks_picture(page, api, share_dir, tmp_path):
     path = directory / "video-tracks.jpg"
     page.screenshot(path=str(path), type="jpeg", quality=85, animations="disabled", caret="hide")
     assert 0 < path.stat().st_size < 300_000
+
+
+def put_tracks(api, job_id: int, label_id: int, starts: list[float]) -> list[dict]:
+    """One rectangle track per x in ``starts``: keyframes on frames 0 and 10."""
+
+    def keyframe(frame: int, x: float) -> dict:
+        return {
+            **{"type": "rectangle", "frame": frame, "points": [x, 20, x + 40, 60]},
+            **{"occluded": False, "outside": False, "z_order": 0, "rotation": 0},
+            "attributes": [],
+        }
+
+    tracks = [
+        {
+            **{"frame": 0, "label_id": label_id, "group": 0, "source": "manual"},
+            "attributes": [],
+            "shapes": [keyframe(0, x), keyframe(10, x + 50)],
+        }
+        for x in starts
+    ]
+    body = {"tags": [], "shapes": [], "tracks": tracks}
+    assert api.put(f"/api/jobs/{job_id}/annotations", json=body).status_code == 200
+    return sorted(saved(api, job_id)["tracks"], key=lambda t: t["shapes"][0]["points"][0])
+
+
+def test_tracks_are_saved_per_object_and_merged_with_another_annotators(page, api, job):
+    car = job["labels"]["car"]
+    first, second = put_tracks(api, job["id"], car["id"], [20, 200])
+    open_job(page, job["id"])
+    sent: list[tuple[str, str]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append((r.url, r.post_data or ""))
+            if "/annotations" in r.url and r.method == "PATCH"
+            else None
+        ),
+    )
+    go(page, 5)
+    drag(page, (65, 40), (65, 80))  # the first track, moved down 40 on frame 5
+    # Meanwhile another annotator adds a keyframe on frame 3 to the second track.
+    version = saved(api, job["id"])["version"]
+    keyframes = [*second["shapes"], {**second["shapes"][0], "frame": 3}]
+    theirs = {**second, "shapes": sorted(keyframes, key=lambda s: s["frame"])}
+    for shape in theirs["shapes"]:
+        shape.pop("id", None)
+    answer = api.patch(
+        f"/api/jobs/{job['id']}/annotations",
+        params={"action": "update"},
+        json={"version": version, "tags": [], "shapes": [], "tracks": [theirs]},
+    )
+    assert answer.status_code == 200, answer.text
+    save(page)
+    assert all("action=update" in url for url, _ in sent)
+    assert [t["id"] for t in json.loads(sent[0][1])["tracks"]] == [first["id"]]  # ours only
+    stored = {t["id"]: t for t in saved(api, job["id"])["tracks"]}
+    assert sorted(s["frame"] for s in stored[first["id"]]["shapes"]) == [0, 5, 10]
+    assert sorted(s["frame"] for s in stored[second["id"]]["shapes"]) == [0, 3, 10]
+    # Undo takes the keyframe back out; saved again, the first track is as it was.
+    page.keyboard.press("Control+z")
+    save(page)
+    stored = {t["id"]: t for t in saved(api, job["id"])["tracks"]}
+    assert sorted(s["frame"] for s in stored[first["id"]]["shapes"]) == [0, 10]
+    assert sorted(s["frame"] for s in stored[second["id"]]["shapes"]) == [0, 3, 10]
