@@ -246,7 +246,9 @@ def video_main(rounds: int = 10, track_count: int = 50) -> int:
     server = Server(OUT / "server-video", share)
     with running(server), sync_playwright() as playwright:
         client = server.client()
-        task_id, _ = create_from_share(client, "annotation-view-video", ["video/clip.mp4"])
+        task_id, _ = create_from_share(
+            client, "annotation-view-video", ["video/clip.mp4"], use_zip_chunks=True
+        )
         job = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]
         frames = job["stop_frame"] - job["start_frame"] + 1
         label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]

@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.annotations_api.test_imports import export, member
 from tests.support.media import write_video
 from tests.support.resources import unique
-from tests.ui.helpers import add_share_data, jobs_of, labels_of
+from tests.ui.helpers import add_share_data, jobs_of, labels_of, wait_creation
 from tests.ui.test_annotation_view import (
     CAR_ATTRIBUTES,
     drag,
@@ -32,14 +32,20 @@ from tests.ui.test_annotation_view import (
 pytestmark = pytest.mark.xdist_group("ui")
 
 
-def video_job(api, share_dir, frames: int, size=(320, 240)) -> dict:
-    """A video task of ``frames`` generated frames with the labels car and person; its job."""
+def video_job(api, share_dir, frames: int, size=(320, 240), zip_chunks: bool = False) -> dict:
+    """A video task of ``frames`` generated frames with the labels car and person; its job.
+    ``zip_chunks``: compressed chunks are zips of JPEGs (CVAT's ``use_zip_chunks``)."""
     write_video(share_dir / "clip.mp4", frames=frames, size=size)
     labels = [{"name": "car", "attributes": CAR_ATTRIBUTES}, {"name": "person"}]
     answer = api.post("/api/tasks", json={"name": unique("ui-tracks"), "labels": labels})
     assert answer.status_code == 201, answer.text
     task = answer.json()
-    add_share_data(api, task["id"], [f"{share_dir.name}/clip.mp4"])
+    if zip_chunks:
+        body = {"server_files": [f"{share_dir.name}/clip.mp4"], "use_zip_chunks": True}
+        assert api.post(f"/api/tasks/{task['id']}/data/", json=body).status_code == 202
+        wait_creation(api, task["id"])
+    else:
+        add_share_data(api, task["id"], [f"{share_dir.name}/clip.mp4"])
     job = jobs_of(api, task["id"])[0]
     job["labels"] = {label["name"]: label for label in labels_of(api, task_id=task["id"])}
     return job
@@ -208,8 +214,12 @@ def test_keyframe_toggle_split_merge_propagate_and_undo(page, api, job):
     assert frames == [10, 11, 12, 13]
 
 
-def test_playback_shows_every_frame_once_in_order(page, api, share_dir):
-    job = video_job(api, share_dir, frames=101, size=(160, 120))
+@pytest.mark.parametrize("zip_chunks", [False, True], ids=["frames", "imageset-chunks"])
+def test_playback_shows_every_frame_once_in_order(page, api, share_dir, zip_chunks):
+    job = video_job(api, share_dir, frames=101, size=(160, 120), zip_chunks=zip_chunks)
+    assert job["data_compressed_chunk_type"] == ("imageset" if zip_chunks else "video")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/data?" in r.url else None)
     open_job(page, job["id"])
     page.evaluate(
         """() => { window.__frames = [];
@@ -223,6 +233,12 @@ def test_playback_shows_every_frame_once_in_order(page, api, share_dir):
     expect(page.locator("#play")).to_have_attribute("aria-pressed", "false")
     assert page.evaluate("window.__frames") == list(range(1, 101))
     assert page.evaluate("document.getElementById('frame-image').src").startswith("blob:")
+    chunks = [url for url in asked if "type=chunk" in url]
+    frames = [url for url in asked if "type=frame" in url]
+    if zip_chunks:  # a chunk at a time (72 frames of this size); the first frame alone
+        assert len(chunks) == 2 and len(frames) == 1 and "number=0&" in frames[0], asked
+    else:
+        assert not chunks
 
     # Space pauses; V / C step 10 frames; ?frame=N opens that frame.
     page.keyboard.press("c")

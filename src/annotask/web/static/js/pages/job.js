@@ -97,6 +97,16 @@ function show(number) {
   document.dispatchEvent(new CustomEvent('annot:frame', { detail: { frame } }));
 }
 
+/** Imageset chunks (zips of JPEGs) of the job's compressed frames, for the player; else null. */
+function chunkInfo() {
+  if ($('#quality').value !== 'compressed' || job.data_compressed_chunk_type !== 'imageset' || !job.data_chunk_size) return null;
+  return {
+    size: job.data_chunk_size,
+    first: job.start_frame,
+    url: (index) => `/api/jobs/${jobId}/data?type=chunk&number=${index}&quality=compressed`,
+  };
+}
+
 /** Frames of the job that can be shown, in order (deleted ones left out). */
 function playable() {
   const gone = deleted();
@@ -429,7 +439,7 @@ async function main() {
     onDraftStarted: () => status('Now click the opposite corner; Escape cancels.'),
   });
   editor = new TrackEditor({ labels: labelList, canvas, status, onModified: showModified, showFrame: show, stopFrame: job.stop_frame });
-  player = new FramePlayer({ frames: playable, url: frameUrl, show, onState: showPlaying });
+  player = new FramePlayer({ frames: playable, url: frameUrl, chunk: chunkInfo, show, onState: showPlaying });
   installTrackControls({ editor, player, show, first: job.start_frame, last: job.stop_frame });
   $('#stage').addEventListener('pointerdown', () => { if (spaceHeld) spaceHeld.panned = true; }, { capture: true });
   editor.load(annotations);
