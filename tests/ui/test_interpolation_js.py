@@ -20,11 +20,14 @@ RUN = """async (cases) => {
       occluded: s.occluded, z_order: s.z_order, rotation: s.rotation, points: s.points,
       attributes: [...s.attributes].sort((a, b) => a.spec_id - b.spec_id) });
     const frames = [];
+    const states = [];
     for (let f = 0; f <= c.stop_frame + 2; f += 1) {
       const shape = m.shapeAt(track, f, c.stop_frame);
       frames.push(shape ? pick(shape) : null);
+      const state = m.stateAt(track, f, c.stop_frame).shape;
+      states.push(state ? pick(state) : null);
     }
-    return { all: all.map(pick), frames };
+    return { all: all.map(pick), frames, states };
   });
 }"""
 
@@ -39,3 +42,7 @@ def test_the_browser_interpolation_gives_the_shared_vectors(page) -> None:
         visible = {s["frame"]: s for s in case["expected"] if not s["outside"]}
         for frame, shape in enumerate(result["frames"]):
             assert close(shape, visible.get(frame)), (case["name"], frame)
+        if case.get("include_outside"):  # the state of a frame, outside or not (listed)
+            every = {s["frame"]: s for s in case["expected"]}
+            for frame, state in enumerate(result["states"]):
+                assert close(state, every.get(frame)), (case["name"], frame)
