@@ -25,6 +25,7 @@ import os
 import random
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -268,10 +269,22 @@ def video_main(rounds: int = 10, track_count: int = 50) -> int:
         page.wait_for_function("() => document.getElementById('frame-image').complete")
         before = browser_memory(page, cdp)
 
-        usual = page.evaluate(PLAY, [25, 200])  # frames 1-200 at CVAT's usual speed
-        fastest = page.evaluate(PLAY, [100, 200])  # frames 201-400 as fast as it goes
+        # Frames 1-150 at CVAT's usual speed, chunks built by the server as the player asks.
+        cold = page.evaluate(PLAY, [25, 150])
+        # Every chunk built (server cache warm): what the browser side sustains.
+        chunk_size = job["data_chunk_size"]
+        started = time.monotonic()
+        for index in range(frames // chunk_size + 1):
+            answer = context.request.get(
+                f"/api/jobs/{job['id']}/data?type=chunk&number={index}&quality=compressed",
+                timeout=600_000,
+            )
+            assert answer.ok, answer.status
+        built = frames / (time.monotonic() - started)
+        usual = page.evaluate(PLAY, [25, 150])  # frames 151-300
+        fastest = page.evaluate(PLAY, [100, 150])  # frames 301-450 as fast as it goes
         after = browser_memory(page, cdp)
-        for played in (usual, fastest):
+        for played in (cold, usual, fastest):
             assert played["frames"] == sorted(set(played["frames"])), "a frame shown twice"
 
         # Frame switch inside the loaded part: the frames just played are cached.
@@ -286,8 +299,11 @@ def video_main(rounds: int = 10, track_count: int = 50) -> int:
     lines = [
         f"annotation view, video: {frames} frames 1920x1080, {track_count} tracks,"
         f" load average {load:.1f}",
-        f"  playback at 25 fps: {usual['fps']:.1f} fps, p95 frame gap {p95(usual['gaps']):.0f} ms"
-        " (target >= 25 fps)",
+        f"  playback at 25 fps, chunks built on demand: {cold['fps']:.1f} fps,"
+        f" p95 frame gap {p95(cold['gaps']):.0f} ms",
+        f"  server: the remaining chunks (zips of JPEGs) at {built:.1f} frames/s",
+        f"  playback at 25 fps, chunks built: {usual['fps']:.1f} fps,"
+        f" p95 frame gap {p95(usual['gaps']):.0f} ms (target >= 25 fps)",
         f"  playback at 100 fps (fastest): {fastest['fps']:.1f} fps,"
         f" p95 frame gap {p95(fastest['gaps']):.0f} ms",
         f"  frame switch in the loaded part: median {median(switches):.1f} ms,"
