@@ -240,6 +240,29 @@ def test_playback_shows_every_frame_once_in_order(page, api, share_dir, zip_chun
     else:
         assert not chunks
 
+    # The decoded images stay within the player's budget (here: three frames).
+    stats = page.evaluate(
+        """async ([jobId, chunked]) => {
+          const { FramePlayer } = await import('/static/js/annotation/player.js');
+          const url = (f) => `/api/jobs/${jobId}/data?type=frame&number=${f}&quality=compressed`;
+          const chunk = () => (chunked
+            ? { size: 72, first: 0, url: (i) => `/api/jobs/${jobId}/data?type=chunk&number=${i}` }
+            : null);
+          const frames = () => [...Array(101).keys()];
+          const player = new FramePlayer({ frames, url, chunk, show: () => {},
+            budget: 3 * 160 * 120 * 4 });
+          let peak = 0;
+          for (let f = 0; f < 30; f += 1) {
+            player.setCurrent(f);
+            await player.load(f);
+            peak = Math.max(peak, player.stats().decodedBytes);
+          }
+          return { peak, ...player.stats() };
+        }""",
+        [job["id"], zip_chunks],
+    )
+    assert stats["decoded"] <= 3 and stats["peak"] <= 4 * 160 * 120 * 4, stats
+
     # Space pauses; V / C step 10 frames; ?frame=N opens that frame.
     page.keyboard.press("c")
     expect(page.locator("#frame-number")).to_have_value("90")
