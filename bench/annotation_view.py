@@ -10,6 +10,11 @@ Measures (issue 14's targets in brackets):
   zoom with every object drawn, p95 (<= 20 ms);
 - save after one changed object: from the click on Save to "Saved" (<= 100 ms).
 
+And on a 500-frame 1080p video job with 50 tracks (``video_main``, issue 15's targets):
+playback fps at CVAT's usual 25 fps (>= 25) and at its fastest, frame switch among
+frames already played (<= 50 ms), the page's JS heap and the browser's PSS.
+``--video-only`` / ``--no-video`` run one part.
+
 A real ``annotask serve`` (SQLite) in bench/out/annotation-view; nothing is downloaded.
 """
 
@@ -20,6 +25,7 @@ import os
 import random
 import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -171,5 +177,148 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# ---- video: playback and frame switch with tracks (issue 15) --------------------------------
+
+VIDEO_SECONDS = 20  # 500 frames at 25 fps
+
+
+def tracks(label_id: int, count: int, frames: int) -> list[dict]:
+    """``count`` rectangle and polygon tracks over the whole video, a keyframe every 25 frames."""
+    rng = random.Random(2)
+    out = []
+    for i in range(count):
+        kind = ("rectangle", "polygon")[i % 2]
+        keyframes = []
+        for frame in range(0, frames, 25):
+            x, y = rng.uniform(0, WIDTH - 160), rng.uniform(0, HEIGHT - 160)
+            points = (
+                [x, y, x + 120, y + 90]
+                if kind == "rectangle"
+                else [x, y, x + 100, y + 10, x + 120, y + 100, x + 10, y + 110]
+            )
+            keyframes.append({
+                "type": kind, "frame": frame, "points": points, "occluded": False,
+                "outside": False, "z_order": 0, "rotation": 0, "attributes": [],
+            })  # fmt: skip
+        out.append({
+            "frame": 0, "label_id": label_id, "group": 0, "source": "manual",
+            "attributes": [], "shapes": keyframes,
+        })  # fmt: skip
+    return out
+
+
+PLAY = """async ([fps, count]) => {
+  const shown = [];
+  const started = performance.now();
+  const listener = (e) => shown.push([e.detail.frame, performance.now()]);
+  document.addEventListener('annot:frame', listener);
+  const speed = document.getElementById('speed');
+  speed.value = String(fps);
+  speed.dispatchEvent(new Event('change'));
+  document.getElementById('play').click();
+  while (shown.length < count) await new Promise((r) => setTimeout(r, 20));
+  document.getElementById('play').click();
+  document.removeEventListener('annot:frame', listener);
+  const seconds = (shown[shown.length - 1][1] - started) / 1000;
+  const gaps = shown.slice(1).map(([, t], i) => t - shown[i][1]);
+  return { fps: shown.length / seconds, gaps, frames: shown.map(([f]) => f) };
+}"""
+
+
+def browser_memory(page, cdp) -> dict:
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    heap = page.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize : 0")
+    from harness import process_tree, pss_bytes
+
+    pss = sum(pss_bytes(pid) for pid in process_tree(os.getpid()))
+    return {"js_heap": metrics.get("JSHeapUsedSize", heap), "pss": pss}
+
+
+def video_main(rounds: int = 10, track_count: int = 50) -> int:
+    """Play a 500-frame 1080p video job with ``track_count`` tracks; frame switch; memory."""
+    from data import video
+    from playwright.sync_api import sync_playwright
+
+    share = OUT / "share"
+    (share / "video").mkdir(parents=True, exist_ok=True)
+    clip = share / "video" / "clip.mp4"
+    if not clip.exists():
+        os.link(video(VIDEO_SECONDS), clip)
+    server = Server(OUT / "server-video", share)
+    with running(server), sync_playwright() as playwright:
+        client = server.client()
+        task_id, _ = create_from_share(
+            client, "annotation-view-video", ["video/clip.mp4"], use_zip_chunks=True
+        )
+        job = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]
+        frames = job["stop_frame"] - job["start_frame"] + 1
+        label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]
+        body = {"tags": [], "shapes": [], "tracks": tracks(label["id"], track_count, frames)}
+        client.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--enable-precise-memory-info"]
+        )
+        context = browser.new_context(base_url=server.url, viewport={"width": 1920, "height": 1080})
+        context.request.post("/api/auth/login", data={"username": "admin", "password": "admin"})
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(f"/jobs/{job['id']}")
+        page.wait_for_selector("#main[data-ready='1']", state="attached", timeout=60_000)
+        page.wait_for_function("() => document.getElementById('frame-image').complete")
+        before = browser_memory(page, cdp)
+
+        # Frames 1-150 at CVAT's usual speed, chunks built by the server as the player asks.
+        cold = page.evaluate(PLAY, [25, 150])
+        # Every chunk built (server cache warm): what the browser side sustains.
+        chunk_size = job["data_chunk_size"]
+        started = time.monotonic()
+        for index in range(frames // chunk_size + 1):
+            answer = context.request.get(
+                f"/api/jobs/{job['id']}/data?type=chunk&number={index}&quality=compressed",
+                timeout=600_000,
+            )
+            assert answer.ok, answer.status
+        built = frames / (time.monotonic() - started)
+        usual = page.evaluate(PLAY, [25, 150])  # frames 151-300
+        fastest = page.evaluate(PLAY, [100, 150])  # frames 301-450 as fast as it goes
+        after = browser_memory(page, cdp)
+        for played in (cold, usual, fastest):
+            assert played["frames"] == sorted(set(played["frames"])), "a frame shown twice"
+
+        # Frame switch inside the loaded part: the frames just played are cached.
+        page.locator("#stage").focus()
+        timed = [page.evaluate(FRAME_SWITCH, "df"[i % 2]) for i in range(rounds * 2)]
+        switches = [total for total, _ in timed]
+        scripts = [script for _, script in timed]
+        browser.close()
+
+    load = os.getloadavg()[0]
+    median = statistics.median
+    lines = [
+        f"annotation view, video: {frames} frames 1920x1080, {track_count} tracks,"
+        f" load average {load:.1f}",
+        f"  playback at 25 fps, chunks built on demand: {cold['fps']:.1f} fps,"
+        f" p95 frame gap {p95(cold['gaps']):.0f} ms",
+        f"  server: the remaining chunks (zips of JPEGs) at {built:.1f} frames/s",
+        f"  playback at 25 fps, chunks built: {usual['fps']:.1f} fps,"
+        f" p95 frame gap {p95(usual['gaps']):.0f} ms (target >= 25 fps)",
+        f"  playback at 100 fps (fastest): {fastest['fps']:.1f} fps,"
+        f" p95 frame gap {p95(fastest['gaps']):.0f} ms",
+        f"  frame switch in the loaded part: median {median(switches):.1f} ms,"
+        f" max {max(switches):.1f} ms (script {median(scripts):.1f} ms) (target <= 50)",
+        f"  memory: JS heap {before['js_heap'] / 2**20:.0f} -> {after['js_heap'] / 2**20:.0f} MiB,"
+        f" browser PSS {before['pss'] / 2**20:.0f} -> {after['pss'] / 2**20:.0f} MiB"
+        " (decoded frames are bounded by the player's 384 MiB budget)",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    # --video-only runs the video part alone; --no-video the frames part alone.
+    flags = {"--video-only", "--no-video"}
+    rest = [arg for arg in sys.argv[1:] if arg not in flags]
+    status = 0 if "--video-only" in sys.argv else main(rest)
+    sys.exit(status or (0 if "--no-video" in sys.argv else video_main()))

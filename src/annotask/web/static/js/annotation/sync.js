@@ -9,11 +9,11 @@
 // into the page, ours sent again), an object changed on both sides is a conflict for
 // the annotator to settle. Objects keep their identity throughout, so the undo
 // history and the selection follow them, and a created object takes its server id.
-// Tracks are read-only in this view: never sent.
+// Tracks are objects like the others: a changed track is sent whole (its keyframes).
 
 import { snapshot } from './history.js';
 
-export const KINDS = ['tags', 'shapes'];
+export const KINDS = ['tags', 'shapes', 'tracks'];
 const STALE = new Set([409, 412]);
 
 const signature = (object) => JSON.stringify(snapshot(object));
@@ -23,7 +23,7 @@ export const isStale = (error) => STALE.has(error?.status) && Array.isArray(erro
 
 export class Sync {
   constructor() {
-    this.base = { tags: new Map(), shapes: new Map() };
+    this.base = { tags: new Map(), shapes: new Map(), tracks: new Map() };
   }
 
   /** The server holds exactly `data` (a load, or the current annotations of a merge). */
@@ -33,13 +33,14 @@ export class Sync {
     }
   }
 
-  /** What differs from the base: `{delete, update, create}`, each `{tags, shapes}`. */
+  /** What differs from the base: `{delete, update, create}`, each `{tags, shapes, tracks}`. */
   changes(data) {
-    const out = { delete: { tags: [], shapes: [] }, update: { tags: [], shapes: [] }, create: { tags: [], shapes: [] } };
+    const out = {};
+    for (const action of ['delete', 'update', 'create']) out[action] = Object.fromEntries(KINDS.map((kind) => [kind, []]));
     for (const kind of KINDS) {
       const base = this.base[kind];
       const present = new Set();
-      for (const object of data[kind]) {
+      for (const object of data[kind] || []) {
         if (object.id == null || !base.has(object.id)) {
           out.create[kind].push(object); // new, or back from an undone deletion that was saved
         } else {
@@ -67,7 +68,7 @@ export class Sync {
       const part = changes[action];
       if (!KINDS.some((kind) => part[kind].length)) continue;
       const sent = {};
-      const body = { version: data.version, tracks: [] };
+      const body = { version: data.version };
       for (const kind of KINDS) {
         if (action === 'delete') {
           body[kind] = part[kind].map((id) => ({ id }));
@@ -110,6 +111,7 @@ export class Sync {
     for (const kind of KINDS) {
       const base = this.base[kind];
       const their = new Map((theirs[kind] || []).map((o) => [o.id, o]));
+      data[kind] ||= [];
       const ours = new Map(data[kind].filter((o) => o.id != null).map((o) => [o.id, o]));
       for (const [id, object] of ours) {
         if (!base.has(id)) continue; // ours alone (an undone deletion): sent as new
@@ -127,7 +129,6 @@ export class Sync {
         if (!base.has(id) && !ours.has(id)) data[kind].push(structuredClone(other)); // new from them
       }
     }
-    data.tracks = theirs.tracks || []; // read-only here: always theirs
     data.version = theirs.version;
     this.reset(theirs);
     return conflicts;

@@ -1,10 +1,11 @@
 // The job page: the annotation view. It shows a job's frames with their shapes and
 // draws and edits rectangles, polygons, polylines, points and ellipses (the shape
-// tools live in ../annotation/shapes/, the editing model in ../annotation/editor.js).
+// tools live in ../annotation/shapes/, the editing model in ../annotation/editor.js),
+// as shapes or as tracks (../annotation/tracks/), and plays the frames (../annotation/player.js).
 // Saving sends only the changed objects (../annotation/sync.js); when someone else
 // saved meanwhile their changes are merged in by object id and ours sent again, and
-// objects changed on both sides are the annotator's choice. Tracks, cuboids, masks
-// and skeletons are shown read-only and never sent. CVAT's ?frame=N opens that frame,
+// objects changed on both sides are the annotator's choice. Cuboids, masks and
+// skeletons are shown read-only and never sent. CVAT's ?frame=N opens that frame,
 // else the frame the user was last on (../annotation/last-frame.js); Finish marks the
 // job completed (../annotation/finish.js).
 
@@ -12,7 +13,9 @@ import { describe, listAll, request } from '../api.js';
 import { boot, pageId } from '../app.js';
 import { $, clear, h, isTypingTarget, notice } from '../dom.js';
 import { AnnotationCanvas } from '../annotation/canvas.js';
-import { Editor } from '../annotation/editor.js';
+import { FramePlayer } from '../annotation/player.js';
+import { TrackEditor } from '../annotation/tracks/editor.js';
+import { TRACK_SHORTCUTS, installTrackControls, showPlaying, trackKey } from '../annotation/tracks/ui.js';
 import { TOOLS } from '../annotation/shapes/index.js';
 import { SHORTCUTS, historyKey } from '../annotation/shortcuts.js';
 import { isStale, takeTheirs } from '../annotation/sync.js';
@@ -29,6 +32,8 @@ let current = -1;
 let saving = false;
 let canvas;
 let editor;
+let player;
+let spaceHeld = null; // Space down: {panned}; a tap plays or pauses, a drag pans
 
 // ---- status and the modified marker ------------------------------------------------
 
@@ -69,6 +74,10 @@ function step(direction) {
 }
 
 function frameSrc(frame) {
+  return player?.cachedSrc(frame) ?? frameUrl(frame);
+}
+
+function frameUrl(frame) {
   return `/api/jobs/${jobId}/data?type=frame&number=${frame}&quality=${$('#quality').value}`;
 }
 
@@ -79,6 +88,8 @@ function show(number) {
   current = frame;
   rememberFrame(user.id, jobId, frame);
   editor.frame = frame;
+  player?.setCurrent(frame);
+  if ($('#frame-slider')) $('#frame-slider').value = String(frame);
   const info = frameInfo(frame);
   const name = info.name || `frame ${frame}`;
   const gone = deleted();
@@ -89,6 +100,25 @@ function show(number) {
   $('#frame-prev').disabled = !earlier;
   $('#frame-next').disabled = !later;
   editor.render();
+  document.dispatchEvent(new CustomEvent('annot:frame', { detail: { frame } }));
+}
+
+/** Imageset chunks (zips of JPEGs) of the job's compressed frames, for the player; else null. */
+function chunkInfo() {
+  if ($('#quality').value !== 'compressed' || job.data_compressed_chunk_type !== 'imageset' || !job.data_chunk_size) return null;
+  return {
+    size: job.data_chunk_size,
+    first: job.start_frame,
+    url: (index) => `/api/jobs/${jobId}/data?type=chunk&number=${index}&quality=compressed`,
+  };
+}
+
+/** Frames of the job that can be shown, in order (deleted ones left out). */
+function playable() {
+  const gone = deleted();
+  const frames = [];
+  for (let f = job.start_frame; f <= job.stop_frame; f += 1) if (!gone.has(f)) frames.push(f);
+  return frames;
 }
 
 // ---- tools -------------------------------------------------------------------------------
@@ -205,7 +235,7 @@ async function save() {
 /** Objects changed here and by someone else: the annotator keeps theirs or ours. */
 function askConflicts(conflicts) {
   const describeObject = (object) => (object
-    ? `${editor.labelName(object.label_id)} ${object.type || 'tag'} #${object.id}`
+    ? `${editor.labelName(object.label_id)} ${object.type || (object.shapes ? 'track' : 'tag')} #${object.id}`
     : 'deleted');
   clear($('#conflict-list')).append(...conflicts.map(({ ours, theirs }) => h('li', {
     text: `${describeObject(ours || theirs)}: yours ${ours ? 'changed' : 'deleted'}, theirs ${theirs ? 'changed' : 'deleted'}`,
@@ -250,6 +280,10 @@ function onKey(event) {
     $('#help').showModal();
     return;
   }
+  if (!isTypingTarget(event) && trackKey(event, { editor, player, jump: (delta) => show(current + delta) })) {
+    event.preventDefault();
+    return;
+  }
   if (event.altKey || isTypingTarget(event)) return;
   if (event.ctrlKey || event.metaKey) {
     const key = event.key.toLowerCase();
@@ -269,6 +303,7 @@ function onKey(event) {
   if (event.key === ' ') {
     if (event.target === $('#stage') || event.target === document.body) {
       event.preventDefault();
+      if (!event.repeat) spaceHeld = { panned: false };
       canvas.panKey = true;
       $('#stage').classList.add('panning');
     }
@@ -294,6 +329,8 @@ function onKey(event) {
 
 function onKeyUp(event) {
   if (event.key === ' ') {
+    if (spaceHeld && !spaceHeld.panned && event.type === 'keyup') player.toggle();
+    spaceHeld = null;
     canvas.panKey = false;
     $('#stage').classList.remove('panning');
   }
@@ -311,7 +348,7 @@ async function load() {
 }
 
 function renderHelp() {
-  clear($('#help-list')).append(...SHORTCUTS.flatMap(([keys, what]) => [h('dt', { text: keys }), h('dd', { text: what })]));
+  clear($('#help-list')).append(...[...SHORTCUTS, ...TRACK_SHORTCUTS].flatMap(([keys, what]) => [h('dt', { text: keys }), h('dd', { text: what })]));
 }
 
 function wire() {
@@ -403,7 +440,10 @@ async function main() {
     onView: ({ scale }) => { $('#zoom-level').textContent = `${Math.round(scale * 100)}%`; },
     onDraftStarted: () => status('Now click the opposite corner; Escape cancels.'),
   });
-  editor = new Editor({ labels: labelList, canvas, status, onModified: showModified, showFrame: show });
+  editor = new TrackEditor({ labels: labelList, canvas, status, onModified: showModified, showFrame: show, stopFrame: job.stop_frame });
+  player = new FramePlayer({ frames: playable, url: frameUrl, chunk: chunkInfo, show, onState: showPlaying });
+  installTrackControls({ editor, player, show, first: job.start_frame, last: job.stop_frame });
+  $('#stage').addEventListener('pointerdown', () => { if (spaceHeld) spaceHeld.panned = true; }, { capture: true });
   editor.load(annotations);
   renderTools();
   renderHelp();
