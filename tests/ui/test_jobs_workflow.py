@@ -232,6 +232,7 @@ def test_jobs_page_filters_search_and_pages(browser, ui_server, many_jobs):
         expect(count).to_have_text("1 job")
         assert row_ids(page) == [alpha_jobs[5]]
         page.get_by_label("State", exact=True).select_option("")
+        expect(count).to_have_text("24 jobs")  # the next filter also finds "1 job"
 
         # Assignee: me, nobody, someone.
         assignee = page.get_by_label("Assignee", exact=True)
@@ -245,6 +246,7 @@ def test_jobs_page_filters_search_and_pages(browser, ui_server, many_jobs):
         assert row_ids(page) == [bravo_jobs[0]]
         assert f"assignee={many_jobs['helper'][0]}" in page.url
         assignee.select_option("")
+        expect(count).to_have_text("24 jobs")
 
         # Task: by name, by #id, and by a click on a row's task name.
         task_box = page.get_by_label("Task (#id or part of its name)")
