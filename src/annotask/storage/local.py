@@ -1,0 +1,215 @@
+"""Objects as plain files under one directory (the data directory by default).
+
+Writes follow the rule the rest of annotask already keeps for generated files
+(``media/_io.py``, chunk and export writers): a temporary file in the target's
+own directory, renamed into place once complete, so a reader never sees half a
+file and a killed writer leaves only a ``.tmp-*`` file that no listing shows.
+As there, no fsync by default (a crash before the creation commit is redone by
+the retried job); ``durable=True`` adds the fsync of the file and its directory
+that TUS uploads need, since the client is told those bytes are safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from annotask.storage.base import (
+    COPY_BUFFER,
+    TEMP_PREFIX,
+    InvalidKey,
+    ObjectInfo,
+    ObjectNotFound,
+    Source,
+    check_key,
+    check_prefix,
+    iter_source,
+)
+
+
+class _RangeReader(io.RawIOBase):
+    """At most ``remaining`` bytes of an open file, from its current position."""
+
+    def __init__(self, raw: BinaryIO, remaining: int) -> None:
+        self._raw = raw
+        self._remaining = remaining
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._remaining <= 0:
+            return 0
+        view = memoryview(buffer)[: self._remaining]
+        n = self._raw.readinto(view) or 0
+        self._remaining -= n
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage:
+    """:class:`~annotask.storage.base.Storage` on a local directory."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).absolute()
+
+    # ---- paths -------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def describe(self) -> str:
+        return f"local ({self.root})"
+
+    # ---- reading -----------------------------------------------------------
+
+    def open(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+        if start < 0 or (length is not None and length < 0):
+            raise ValueError("start and length must not be negative")
+        path = self._path(key)
+        try:
+            raw = open(path, "rb", buffering=0)  # noqa: SIM115 - returned to the caller
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+        if start:
+            raw.seek(start)
+        if length is None:
+            return io.BufferedReader(raw, COPY_BUFFER)  # type: ignore[return-value]
+        return io.BufferedReader(_RangeReader(raw, length), COPY_BUFFER)  # type: ignore[return-value]
+
+    def size(self, key: str) -> int:
+        try:
+            stat = self._path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFound(key) from None
+        if not os.path.isfile(self._path(key)):
+            raise ObjectNotFound(key)
+        return stat.st_size
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        prefix = check_prefix(prefix)
+        base = self.root / prefix if prefix else self.root
+        found = []
+        for directory, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if not d.startswith(TEMP_PREFIX)]
+            rel_dir = Path(directory).relative_to(self.root).as_posix()
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                path = os.path.join(directory, name)
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                key = name if rel_dir == "." else f"{rel_dir}/{name}"
+                found.append(ObjectInfo(key, stat.st_size))
+        found.sort(key=lambda info: info.key.encode())
+        yield from found
+
+    # ---- writing -----------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self, key: str, *, durable: bool = False) -> Iterator[BinaryIO]:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb", buffering=COPY_BUFFER) as out:
+                yield out
+                out.flush()
+                if durable:
+                    os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        if durable:
+            _fsync_dir(target.parent)
+
+    def write(self, key: str, source: Source, *, durable: bool = False) -> int:
+        size = 0
+        with self.writer(key, durable=durable) as out:
+            for piece in iter_source(source):
+                out.write(piece)
+                size += len(piece)
+        return size
+
+    def write_file(self, key: str, path: str | Path, *, durable: bool = False) -> int:
+        with open(path, "rb") as src, self.writer(key, durable=durable) as out:
+            out.flush()
+            # copyfileobj between real files: the kernel copies (sendfile) on Linux.
+            shutil.copyfileobj(src, out, COPY_BUFFER)
+            return out.tell()
+
+    # ---- deleting ----------------------------------------------------------
+
+    def delete(self, key: str) -> bool:
+        try:
+            self._path(key).unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except IsADirectoryError:
+            return False
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        prefix = check_prefix(prefix)
+        if not prefix:
+            raise InvalidKey("refusing to delete the whole storage (empty prefix)")
+        base = self.root / prefix
+        if not base.is_dir():
+            return 0
+        removed = 0
+        for directory, _dirs, files in os.walk(base, topdown=False):
+            for name in files:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
+                    if not name.startswith(TEMP_PREFIX):
+                        removed += 1
+            # A directory a concurrent writer just filled again stays.
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        return removed
+
+    def remove_stale_temporaries(self, prefix: str = "", older_than_seconds: float = 86400) -> int:
+        """Remove ``.tmp-*`` files that killed writers left under ``prefix``."""
+        prefix = check_prefix(prefix)
+        base = self.root / prefix if prefix else self.root
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for directory, _dirs, files in os.walk(base):
+            for name in files:
+                path = os.path.join(directory, name)
+                if name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        if os.stat(path).st_mtime < cutoff:
+                            os.unlink(path)
+                            removed += 1
+        return removed
