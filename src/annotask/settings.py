@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -327,11 +328,14 @@ class Settings(BaseSettings):
     @field_validator("storage_url")
     @classmethod
     def _storage_url_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("s3://", "file://")):
-            raise ValueError("must be empty, s3://bucket/prefix or file:///absolute/path")
-        if value.startswith("s3://") and not value.removeprefix("s3://").strip("/"):
-            raise ValueError("s3:// needs a bucket name: s3://bucket/prefix")
-        return value
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "s3" and parts.netloc:
+            return value
+        if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path[:1] == "/":
+            return value
+        raise ValueError("must be empty, s3://bucket/prefix or file:///absolute/path")
 
     @model_validator(mode="after")
     def _pool_covers_threads(self) -> Settings:

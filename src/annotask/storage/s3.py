@@ -196,6 +196,8 @@ class S3Storage:
                 if self._client is None:
                     config = Config(
                         retries={"mode": "standard", "max_attempts": 3},
+                        connect_timeout=10,
+                        read_timeout=60,
                         max_pool_connections=max(10, 2 * self.max_concurrency),
                         s3={"addressing_style": "path"} if self.endpoint_url else None,
                         # Checksums only when S3 requires them: S3-compatible servers
