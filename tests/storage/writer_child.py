@@ -1,7 +1,8 @@
 """A writer to be killed: ``python -m tests.storage.writer_child SPEC MODE KEY SIZE``.
 
 Writes ``SIZE`` bytes of ``b"N"`` to ``KEY`` (``MODE``: ``write`` for a stream
-given to ``Storage.write``, ``writer`` for ``Storage.writer``), prints
+given to ``Storage.write``, ``writer`` for ``Storage.writer``, ``append`` for
+one TUS PATCH of the upload ``KEY``), prints
 ``halfway`` once more than half is handed over, and then blocks forever: the
 test kills it with SIGKILL, so no cleanup code of ours can run."""
 
@@ -48,6 +49,11 @@ def main() -> None:
     storage = build(spec)
     if mode == "write":
         storage.write(key, pieces(storage, key, size))
+    elif mode == "append":  # one TUS PATCH of an upload named KEY, from offset 0
+        from annotask.storage.parts import PartsUploads
+
+        part_key = f"uploads/{key}/parts/{0:020d}"
+        PartsUploads(storage).append(key, 0, pieces(storage, part_key, size), size)
     else:
         with storage.writer(key) as out:
             for piece in pieces(storage, key, size):

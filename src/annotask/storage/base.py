@@ -149,6 +149,16 @@ def read_all(storage: Storage, key: str, start: int = 0, length: int | None = No
         return stream.read()
 
 
+def join_by_streaming(storage: Storage, parts: Iterable[ObjectInfo], target: str) -> None:
+    """Write the objects ``parts``, one after the other, as the object ``target``
+    (atomically), through this process in pieces of ``COPY_BUFFER``."""
+    with storage.writer(target, durable=True) as out:
+        for part in parts:
+            with storage.open(part.key) as stream:
+                while piece := stream.read(COPY_BUFFER):
+                    out.write(piece)
+
+
 def iter_source(source: Source, buffer: int = COPY_BUFFER) -> Iterator[bytes]:
     """The pieces of a write source, at most ``buffer`` bytes each for streams."""
     if isinstance(source, bytes | bytearray | memoryview):

@@ -38,11 +38,15 @@ from annotask.storage.base import (
     as_reader,
     check_key,
     check_prefix,
+    join_by_streaming,
 )
 
 MiB = 1024 * 1024
 #: S3's smallest part (all parts of a multipart upload but the last).
 MIN_PART_BYTES = 5 * MiB
+#: The largest object or part UploadPartCopy copies in one piece, and S3's part limit.
+MAX_COPY_BYTES = 5 * 1024 * MiB
+MAX_PARTS = 10_000
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -313,6 +317,41 @@ class S3Storage:
         with _translated(f"upload of {key}"):
             self.client.upload_file(os.fspath(path), self.bucket, name, Config=self._transfer)
         return size
+
+    def join(self, parts: list[ObjectInfo], target: str) -> None:
+        """``parts`` concatenated into ``target`` inside the bucket (UploadPartCopy):
+        no byte passes through this host. S3 needs every part but the last to be
+        5 MiB to 5 GiB; otherwise the bytes are streamed through this process."""
+        name = self._name(target)
+        copyable = (
+            0 < len(parts) <= MAX_PARTS
+            and all(MIN_PART_BYTES <= p.size <= MAX_COPY_BYTES for p in parts[:-1])
+            and parts[-1].size <= MAX_COPY_BYTES
+        )
+        if not copyable:
+            join_by_streaming(self, parts, target)
+            return
+        client, bucket = self.client, self.bucket
+        with _translated(f"join into {target}"):
+            upload_id = client.create_multipart_upload(Bucket=bucket, Key=name)["UploadId"]
+            try:
+                done = []
+                for number, part in enumerate(parts, 1):
+                    copied = client.upload_part_copy(
+                        Bucket=bucket,
+                        Key=name,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource={"Bucket": bucket, "Key": self._name(part.key)},
+                    )
+                    done.append({"PartNumber": number, "ETag": copied["CopyPartResult"]["ETag"]})
+                client.complete_multipart_upload(
+                    Bucket=bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": done}
+                )
+            except BaseException:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    client.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
+                raise
 
     # ---- deleting ------------------------------------------------------------
 
