@@ -311,7 +311,7 @@ class Settings(BaseSettings):
         default=8 * MiB,
         ge=5 * MiB,
         description="Part size of multipart uploads to the bucket, in bytes (at least 5 MiB, "
-        "S3's minimum). An upload holds at most `storage_max_concurrency` parts in memory.",
+        "S3's minimum). An upload holds about `storage_max_concurrency` + 2 parts in memory.",
     )
     storage_max_concurrency: int = Field(
         default=4,

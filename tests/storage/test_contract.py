@@ -332,3 +332,58 @@ def test_deleting_one_object(storage):
     assert not storage.exists("a/b/3")
     assert storage.delete("a/b/3") is False
     assert [i.key for i in storage.list("a/b")] == ["a/b/c/4"]
+
+
+# ---- moving a local file in, and memory ----------------------------------------
+
+
+def test_a_moved_file_is_stored_and_consumed(storage, tmp_path):
+    source = tmp_path / "upload.bin"
+    data = payload(100_000, seed=9)
+    source.write_bytes(data)
+    inode = source.stat().st_ino
+    assert storage.write_file("tasks/2/upload/a.bin", source, move=True) == len(data)
+    assert not source.exists()
+    assert read_all(storage, "tasks/2/upload/a.bin") == data
+    path = storage.local_path("tasks/2/upload/a.bin")
+    if path is not None and path.stat().st_dev == tmp_path.stat().st_dev:
+        assert path.stat().st_ino == inode  # renamed into place, not copied
+
+
+@pytest.mark.parametrize("how", ["read", "writer", "write-pieces"])
+def test_streaming_a_large_object_holds_a_bounded_amount_of_memory(storage, how):
+    """48 MB through each streaming path with a few parts (of 5 MiB) allocated at
+    most: objects are never held whole (the client's own buffers included)."""
+    import tracemalloc
+
+    size = 48 * 1000 * 1000
+    piece = b"m" * MiB
+
+    def pieces():
+        for _ in range(size // MiB):
+            yield piece
+        yield piece[: size % MiB]
+
+    if how == "read":
+        storage.write("mem/obj", pieces())
+    storage.write("mem/warm", io.BytesIO(b"w"))  # the client's one-time set-up is not counted
+    storage.delete("mem/warm")
+    tracemalloc.start()
+    try:
+        if how == "read":
+            with storage.open("mem/obj") as stream:
+                while stream.read(MiB):
+                    pass
+        elif how == "writer":
+            with storage.writer("mem/obj") as out:
+                for p in pieces():
+                    out.write(p)
+        else:
+            storage.write("mem/obj", pieces())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert storage.size("mem/obj") == size
+    # S3's concurrent upload: the parts in flight (2 here) and the one being read in.
+    parts = 4 if how == "write-pieces" else 3
+    assert peak < parts * 5 * MiB, f"{peak / MiB:.1f} MiB"

@@ -105,8 +105,13 @@ class Storage(Protocol):
         storage then fsyncs file and directory; an object store always is)."""
         ...
 
-    def write_file(self, key: str, path: str | Path, *, durable: bool = False) -> int:
-        """Store the local file at ``path`` as ``key`` atomically; returns its size."""
+    def write_file(
+        self, key: str, path: str | Path, *, durable: bool = False, move: bool = False
+    ) -> int:
+        """Store the local file at ``path`` as ``key`` atomically; returns its size.
+
+        ``move``: the file is consumed (removed once stored); the local storage
+        renames it into place when it is on the same file system, copying nothing."""
         ...
 
     def writer(self, key: str, *, durable: bool = False) -> AbstractContextManager[BinaryIO]:

@@ -12,9 +12,11 @@ that TUS uploads need, since the client is told those bytes are safe.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -102,12 +104,12 @@ class LocalStorage:
 
     def size(self, key: str) -> int:
         try:
-            stat = self._path(key).stat()
+            info = self._path(key).stat()
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFound(key) from None
-        if not os.path.isfile(self._path(key)):
+        if not stat.S_ISREG(info.st_mode):
             raise ObjectNotFound(key)
-        return stat.st_size
+        return info.st_size
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -135,16 +137,18 @@ class LocalStorage:
     # ---- writing -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def writer(self, key: str, *, durable: bool = False) -> Iterator[BinaryIO]:
+    def _temporary(self, key: str, durable: bool) -> Iterator[str]:
+        """A temporary path beside ``key``'s file, renamed onto it when the block
+        ends normally and removed when it does not."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=target.parent)
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb", buffering=COPY_BUFFER) as out:
-                yield out
-                out.flush()
-                if durable:
-                    os.fsync(out.fileno())
+            yield tmp
+            if durable:
+                with open(tmp, "rb+") as written:
+                    os.fsync(written.fileno())
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -152,6 +156,11 @@ class LocalStorage:
             raise
         if durable:
             _fsync_dir(target.parent)
+
+    @contextlib.contextmanager
+    def writer(self, key: str, *, durable: bool = False) -> Iterator[BinaryIO]:
+        with self._temporary(key, durable) as tmp, open(tmp, "wb", buffering=COPY_BUFFER) as out:
+            yield out
 
     def write(self, key: str, source: Source, *, durable: bool = False) -> int:
         size = 0
@@ -161,12 +170,28 @@ class LocalStorage:
                 size += len(piece)
         return size
 
-    def write_file(self, key: str, path: str | Path, *, durable: bool = False) -> int:
-        with open(path, "rb") as src, self.writer(key, durable=durable) as out:
-            out.flush()
-            # copyfileobj between real files: the kernel copies (sendfile) on Linux.
-            shutil.copyfileobj(src, out, COPY_BUFFER)
-            return out.tell()
+    def write_file(
+        self, key: str, path: str | Path, *, durable: bool = False, move: bool = False
+    ) -> int:
+        size = os.stat(path).st_size
+        if move:
+            target = self._path(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # Same file system: a rename, no byte copied (uploads into a task).
+                os.replace(path, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+            else:
+                if durable:
+                    _fsync_dir(target.parent)
+                return size
+        with self._temporary(key, durable) as tmp:
+            shutil.copyfile(path, tmp)  # the kernel copies (copy_file_range/sendfile)
+        if move:
+            os.unlink(path)
+        return size
 
     # ---- deleting ----------------------------------------------------------
 

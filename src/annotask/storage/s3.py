@@ -112,10 +112,13 @@ class _MultipartWriter(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         self._buffer += data
         self.size += len(data)
-        while len(self._buffer) >= self._storage.part_bytes:
-            part = bytes(self._buffer[: self._storage.part_bytes])
-            del self._buffer[: self._storage.part_bytes]
+        size = self._storage.part_bytes
+        while len(self._buffer) >= size:
+            with memoryview(self._buffer) as view:  # one copy of the part, no more
+                part, rest = bytes(view[:size]), bytearray(view[size:])
+            self._buffer = rest
             self._send(part)
+            del part
         return len(data)
 
     def _send(self, part: bytes) -> None:
@@ -221,12 +224,17 @@ class S3Storage:
 
     @property
     def _transfer(self) -> TransferConfig:
-        return TransferConfig(
+        config = TransferConfig(
             multipart_threshold=self.part_bytes,
             multipart_chunksize=self.part_bytes,
             max_concurrency=self.max_concurrency,
             use_threads=self.max_concurrency > 1,
         )
+        # Parts read ahead from a stream: no more than are sent at once (the
+        # default, 10, would hold 10 parts of a large stream in memory). s3transfer
+        # has the setting; boto3's TransferConfig does not take it as an argument.
+        config.max_in_memory_upload_chunks = self.max_concurrency
+        return config
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -311,11 +319,15 @@ class S3Storage:
             self.client.upload_fileobj(reader, self.bucket, name, Config=self._transfer)
         return reader.count
 
-    def write_file(self, key: str, path: str | Path, *, durable: bool = False) -> int:
+    def write_file(
+        self, key: str, path: str | Path, *, durable: bool = False, move: bool = False
+    ) -> int:
         name = self._name(key)
         size = os.path.getsize(path)
         with _translated(f"upload of {key}"):
             self.client.upload_file(os.fspath(path), self.bucket, name, Config=self._transfer)
+        if move:
+            os.unlink(path)
         return size
 
     def join(self, parts: list[ObjectInfo], target: str) -> None:
