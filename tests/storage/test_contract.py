@@ -387,3 +387,10 @@ def test_streaming_a_large_object_holds_a_bounded_amount_of_memory(storage, how)
     # S3's concurrent upload: the parts in flight (2 here) and the one being read in.
     parts = 4 if how == "write-pieces" else 3
     assert peak < parts * 5 * MiB, f"{peak / MiB:.1f} MiB"
+
+
+def test_a_key_longer_than_s3_allows_is_an_invalid_key(storage, storage_spec):
+    if storage_spec["kind"] != "s3":
+        pytest.skip("S3's 1024-byte key limit")
+    with pytest.raises(InvalidKey, match="longer than"):
+        storage.write("a/" + "k" * 1100, b"x")

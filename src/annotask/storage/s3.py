@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from annotask.storage.base import (
+    COPY_BUFFER,
     InvalidKey,
     ObjectInfo,
     ObjectNotFound,
@@ -47,6 +48,7 @@ MIN_PART_BYTES = 5 * MiB
 #: The largest object or part UploadPartCopy copies in one piece, and S3's part limit.
 MAX_COPY_BYTES = 5 * 1024 * MiB
 MAX_PARTS = 10_000
+MAX_KEY_BYTES = 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
@@ -89,6 +91,27 @@ class _CountingReader(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+class _Body(io.RawIOBase):
+    """A GetObject response body whose network errors are StorageErrors too."""
+
+    def __init__(self, body: Any, key: str) -> None:
+        self._body = body
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        with _translated(f"read of {self._key}"):
+            return self._body.readinto(buffer)
+
+    def close(self) -> None:
+        try:
+            self._body.close()
+        finally:
+            super().close()
 
 
 class _MultipartWriter(io.RawIOBase):
@@ -237,7 +260,10 @@ class S3Storage:
         return config
 
     def _name(self, key: str) -> str:
-        return self.prefix + check_key(key)
+        name = self.prefix + check_key(key)
+        if len(name.encode()) > MAX_KEY_BYTES:
+            raise InvalidKey(f"key {key!r} is longer than S3's {MAX_KEY_BYTES} bytes")
+        return name
 
     def local_path(self, key: str) -> Path | None:
         check_key(key)
@@ -262,7 +288,8 @@ class S3Storage:
             args["Range"] = f"bytes={start}-{end}"
         try:
             with _translated(f"read of {key}", key):
-                return self.client.get_object(**args)["Body"]
+                body = self.client.get_object(**args)["Body"]
+            return io.BufferedReader(_Body(body, key), COPY_BUFFER)  # type: ignore[return-value]
         except StorageError as exc:
             cause = exc.__cause__
             if isinstance(cause, ClientError) and _code(cause) == "InvalidRange":
