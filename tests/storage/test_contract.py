@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from annotask.storage import InvalidKey, ObjectInfo, ObjectNotFound, read_all
+from annotask.storage import InvalidKey, ObjectExists, ObjectInfo, ObjectNotFound, read_all
 from annotask.storage.local import LocalStorage
 
 MiB = 1024 * 1024
@@ -395,3 +395,49 @@ def test_a_key_longer_than_s3_allows_is_an_invalid_key(s3_server):
     storage = build(s3_spec(s3_server, s3_server.new_bucket()))
     with pytest.raises(InvalidKey, match="longer than"):
         storage.write("a/" + "k" * 1100, b"x")
+
+
+# ---- create-only writes ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [100, 6 * MiB], ids=["single", "multipart"])
+def test_an_exclusive_write_never_replaces_an_object(storage, size):
+    storage.write("x", b"first")
+    with pytest.raises(ObjectExists) as raised:
+        storage.write("x", b"s" * size, exclusive=True)
+    assert isinstance(raised.value, FileExistsError) and raised.value.key == "x"
+    with pytest.raises(ObjectExists), storage.writer("x", exclusive=True) as out:
+        out.write(b"w" * size)
+    assert read_all(storage, "x") == b"first"
+    assert storage.write("y", b"y" * size, exclusive=True) == size
+    assert storage.size("y") == size
+    assert [i.key for i in storage.list("")] == ["x", "y"]
+
+
+def test_concurrent_exclusive_writers_exactly_one_wins(storage, storage_spec):
+    if storage_spec["kind"] == "s3":
+        pytest.skip(
+            "moto checks If-None-Match and then stores, not atomically, so simultaneous "
+            "completes all succeed there (AWS S3 answers 412/409); the sequential case "
+            "is tested on S3 above"
+        )
+    size = 6 * MiB
+    outcomes: list = []
+    start = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        start.wait()
+        try:
+            storage.write("once", io.BytesIO(bytes([65 + n]) * size), exclusive=True)
+            outcomes.append(n)
+        except ObjectExists:
+            outcomes.append("exists")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [o for o in outcomes if o != "exists"]
+    assert len(winners) == 1 and outcomes.count("exists") == 3, outcomes
+    assert read_all(storage, "once") == bytes([65 + winners[0]]) * size

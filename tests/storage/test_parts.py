@@ -153,3 +153,37 @@ def test_a_patch_in_a_killed_process_leaves_nothing_and_the_client_resends(stora
     assert uploads.append("u11", 0, pieces(data, MiB), size) == size
     uploads.finish("u11", "out/resent", size)
     assert digest_of(storage, "out/resent") == (size, sha(data))
+
+
+def test_overlapping_patches_at_one_offset_keep_the_first_to_complete(storage_spec):
+    """Host A starts a PATCH at 0; host B sends a whole PATCH at 0 meanwhile; when
+    A's body ends, A is told the offset moved and B's part stays whole."""
+    import threading
+
+    host_a, host_b = PartsUploads(build(storage_spec)), PartsUploads(build(storage_spec))
+    b_done = threading.Event()
+    outcome: list = []
+
+    def slow_body():
+        yield b"A" * MiB
+        b_done.wait(60)
+        yield b"A" * (5 * MiB)
+
+    def patch_a() -> None:
+        try:
+            outcome.append(host_a.append("race", 0, slow_body(), 12 * MiB))
+        except Exception as exc:
+            outcome.append(exc)
+
+    a = threading.Thread(target=patch_a)
+    a.start()
+    assert host_b.append("race", 0, [b"B" * (6 * MiB)], 12 * MiB) == 6 * MiB
+    b_done.set()
+    a.join()
+    assert isinstance(outcome[0], OffsetMismatch), outcome
+    assert (outcome[0].given, outcome[0].expected) == (0, 6 * MiB)
+    store = host_a.storage
+    assert [i.size for i in store.list("uploads/race")] == [6 * MiB]
+    host_a.append("race", 6 * MiB, [b"Z" * (6 * MiB)], 12 * MiB)
+    host_a.finish("race", "out/race", 12 * MiB)
+    assert read_all(store, "out/race") == b"B" * (6 * MiB) + b"Z" * (6 * MiB)

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from annotask.storage.base import (
     InvalidKey,
+    ObjectExists,
     ObjectInfo,
     ObjectNotFound,
     Storage,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "InvalidKey",
     "LocalStorage",
+    "ObjectExists",
     "ObjectInfo",
     "ObjectNotFound",
     "Storage",

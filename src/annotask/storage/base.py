@@ -46,6 +46,14 @@ class ObjectNotFound(StorageError, FileNotFoundError):
         self.key = key
 
 
+class ObjectExists(StorageError, FileExistsError):
+    """An exclusive write found the key taken (by an earlier or a concurrent writer)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"an object already exists at {key!r}")
+        self.key = key
+
+
 class InvalidKey(StorageError, ValueError):
     """A key or prefix that could escape the storage root or is not portable."""
 
@@ -98,11 +106,16 @@ class Storage(Protocol):
         nothing). Raises :class:`ObjectNotFound`. Close it (or use ``with``)."""
         ...
 
-    def write(self, key: str, source: Source, *, durable: bool = False) -> int:
+    def write(
+        self, key: str, source: Source, *, durable: bool = False, exclusive: bool = False
+    ) -> int:
         """Store ``source`` as the object ``key`` atomically; returns its size.
 
         ``durable``: the object survives a power loss once this returns (the local
-        storage then fsyncs file and directory; an object store always is)."""
+        storage then fsyncs file and directory; an object store always is).
+        ``exclusive``: create only; if the key exists when the write completes
+        (or another exclusive writer completed first), nothing is stored and
+        :class:`ObjectExists` is raised."""
         ...
 
     def write_file(
@@ -114,9 +127,12 @@ class Storage(Protocol):
         renames it into place when it is on the same file system, copying nothing."""
         ...
 
-    def writer(self, key: str, *, durable: bool = False) -> AbstractContextManager[BinaryIO]:
+    def writer(
+        self, key: str, *, durable: bool = False, exclusive: bool = False
+    ) -> AbstractContextManager[BinaryIO]:
         """A writable stream whose bytes become the object ``key`` when the ``with``
-        block ends normally; on an exception (or a killed process) nothing is stored."""
+        block ends normally; on an exception (or a killed process) nothing is stored.
+        ``durable`` and ``exclusive`` as for :meth:`write`."""
         ...
 
     def size(self, key: str) -> int:

@@ -27,6 +27,7 @@ from annotask.storage.base import (
     COPY_BUFFER,
     TEMP_PREFIX,
     InvalidKey,
+    ObjectExists,
     ObjectInfo,
     ObjectNotFound,
     Source,
@@ -137,9 +138,10 @@ class LocalStorage:
     # ---- writing -----------------------------------------------------------
 
     @contextlib.contextmanager
-    def _temporary(self, key: str, durable: bool) -> Iterator[str]:
+    def _temporary(self, key: str, durable: bool, exclusive: bool = False) -> Iterator[str]:
         """A temporary path beside ``key``'s file, renamed onto it when the block
-        ends normally and removed when it does not."""
+        ends normally and removed when it does not. ``exclusive``: hard-linked
+        instead of renamed, which fails if the target exists (atomic create-only)."""
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".part", dir=target.parent)
@@ -149,7 +151,14 @@ class LocalStorage:
             if durable:
                 with open(tmp, "rb+") as written:
                     os.fsync(written.fileno())
-            os.replace(tmp, target)
+            if exclusive:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    raise ObjectExists(key) from None
+                os.unlink(tmp)
+            else:
+                os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -158,13 +167,20 @@ class LocalStorage:
             _fsync_dir(target.parent)
 
     @contextlib.contextmanager
-    def writer(self, key: str, *, durable: bool = False) -> Iterator[BinaryIO]:
-        with self._temporary(key, durable) as tmp, open(tmp, "wb", buffering=COPY_BUFFER) as out:
+    def writer(
+        self, key: str, *, durable: bool = False, exclusive: bool = False
+    ) -> Iterator[BinaryIO]:
+        with (
+            self._temporary(key, durable, exclusive) as tmp,
+            open(tmp, "wb", buffering=COPY_BUFFER) as out,
+        ):
             yield out
 
-    def write(self, key: str, source: Source, *, durable: bool = False) -> int:
+    def write(
+        self, key: str, source: Source, *, durable: bool = False, exclusive: bool = False
+    ) -> int:
         size = 0
-        with self.writer(key, durable=durable) as out:
+        with self.writer(key, durable=durable, exclusive=exclusive) as out:
             for piece in iter_source(source):
                 out.write(piece)
                 size += len(piece)

@@ -12,14 +12,15 @@ and :meth:`PartsUploads.finish` joins the parts, in order, into the target
 object (atomically, like any write) and removes them. Every host sees the same
 parts, so any host can take the next PATCH or the finish.
 
-A part is written atomically: a PATCH in a process that dies leaves nothing,
-and the client resends from the offset it is told. A PATCH whose *client*
-disconnects keeps what arrived (as the local TUS code does today), so the
-client resumes after it. The received offset is the end of the contiguous
-chain of parts from 0; a part off the chain (a PATCH that lost a race on its
-offset) is ignored and removed at the finish. The database row of the upload
-stays the authority on the offset once this is wired into the routes; this
-module only ever gives bytes.
+A part is written atomically and create-only: a PATCH in a process that dies
+leaves nothing (the client resends from the offset it is told), and of two
+PATCHes racing at one offset on two hosts only the first to complete is kept;
+the other gets :class:`OffsetMismatch` (TUS: 409, the client asks HEAD again).
+A PATCH whose *client* disconnects keeps what arrived (as the local TUS code
+does today), so the client resumes after it. The received offset is the end of
+the contiguous chain of parts from 0; a part off the chain is ignored and
+removed at the finish. Once wired into the routes, the upload's database row
+mirrors this offset (updated after each part); this module only ever gives bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from annotask.storage.base import (
+    ObjectExists,
     ObjectInfo,
     Storage,
     StorageError,
@@ -49,6 +51,10 @@ class OffsetMismatch(StorageError):
 
 class UploadTooLong(StorageError):
     """Bytes past the upload's declared length."""
+
+
+class _NothingArrived(Exception):
+    """Abandons the write of a PATCH that brought no byte."""
 
 
 class IncompleteUpload(StorageError):
@@ -121,20 +127,26 @@ class PartsUploads:
         received = 0
         failure: BaseException | None = None
         key = self._part_key(upload_id, offset)
-        with self.storage.writer(key, durable=True) as out:
-            try:
-                for chunk in chunks:
-                    if offset + received + len(chunk) > length:
-                        raise UploadTooLong(
-                            f"the chunk goes past the upload's length ({length} bytes)"
-                        )
-                    out.write(chunk)
-                    received += len(chunk)
-            except Exception as exc:  # keep what arrived; re-raised below
-                failure = exc
-        if received == 0:
-            # Nothing arrived: no empty part (it would only be noise in listings).
-            self.storage.delete(key)
+        try:
+            # Create-only: of two PATCHes racing at one offset (on two hosts), the
+            # first to complete makes the part and the other gets OffsetMismatch.
+            with self.storage.writer(key, durable=True, exclusive=True) as out:
+                try:
+                    for chunk in chunks:
+                        if offset + received + len(chunk) > length:
+                            raise UploadTooLong(
+                                f"the chunk goes past the upload's length ({length} bytes)"
+                            )
+                        out.write(chunk)
+                        received += len(chunk)
+                except Exception as exc:  # keep what arrived; re-raised below
+                    failure = exc
+                if received == 0:
+                    raise _NothingArrived  # no empty part: it would only be noise
+        except _NothingArrived:
+            pass
+        except ObjectExists:
+            raise OffsetMismatch(self.offset(upload_id), offset) from None
         if failure is not None:
             raise failure
         return offset + received

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from annotask.storage.base import (
     COPY_BUFFER,
     InvalidKey,
+    ObjectExists,
     ObjectInfo,
     ObjectNotFound,
     Source,
@@ -39,6 +40,7 @@ from annotask.storage.base import (
     as_reader,
     check_key,
     check_prefix,
+    iter_source,
     join_by_streaming,
 )
 
@@ -50,6 +52,8 @@ MAX_COPY_BYTES = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 MAX_KEY_BYTES = 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# A create-only write that lost: the key exists, or a concurrent one is completing.
+_TAKEN = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 def _code(exc: ClientError) -> str:
@@ -66,6 +70,8 @@ def _translated(what: str, key: str | None = None) -> Iterator[None]:
         code = _code(exc)
         if key is not None and code in _MISSING:
             raise ObjectNotFound(key) from None
+        if key is not None and code in _TAKEN:
+            raise ObjectExists(key) from None
         message = exc.response.get("Error", {}).get("Message", "") or str(exc)
         raise StorageError(f"{what}: {code} {message}".strip()) from exc
     except BotoCoreError as exc:
@@ -120,9 +126,10 @@ class _MultipartWriter(io.RawIOBase):
     Nothing is visible until :meth:`commit`; :meth:`abort` (or a killed process)
     leaves no object. A stream shorter than one part is sent as one PutObject."""
 
-    def __init__(self, storage: S3Storage, key: str) -> None:
+    def __init__(self, storage: S3Storage, key: str, exclusive: bool = False) -> None:
         self._storage = storage
         self._key = key
+        self._condition = {"IfNoneMatch": "*"} if exclusive else {}
         self._name = storage._name(key)
         self._buffer = bytearray()
         self._upload_id: str | None = None
@@ -162,9 +169,11 @@ class _MultipartWriter(io.RawIOBase):
 
     def commit(self) -> None:
         client, bucket = self._storage.client, self._storage.bucket
-        with _translated(f"upload of {self._key}"):
+        with _translated(f"upload of {self._key}", self._key):
             if self._upload_id is None:
-                client.put_object(Bucket=bucket, Key=self._name, Body=bytes(self._buffer))
+                client.put_object(
+                    Bucket=bucket, Key=self._name, Body=bytes(self._buffer), **self._condition
+                )
             else:
                 if self._buffer:
                     self._send(bytes(self._buffer))
@@ -173,6 +182,7 @@ class _MultipartWriter(io.RawIOBase):
                     Key=self._name,
                     UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts},
+                    **self._condition,
                 )
         self._buffer = bytearray()
 
@@ -320,8 +330,10 @@ class S3Storage:
     # ---- writing -------------------------------------------------------------
 
     @contextlib.contextmanager
-    def writer(self, key: str, *, durable: bool = False) -> Iterator[BinaryIO]:
-        stream = _MultipartWriter(self, key)
+    def writer(
+        self, key: str, *, durable: bool = False, exclusive: bool = False
+    ) -> Iterator[BinaryIO]:
+        stream = _MultipartWriter(self, key, exclusive)
         buffered = io.BufferedWriter(stream, 1 << 20)  # type: ignore[arg-type]
         try:
             yield buffered  # type: ignore[misc]
@@ -335,7 +347,16 @@ class S3Storage:
             stream.abort()
             raise
 
-    def write(self, key: str, source: Source, *, durable: bool = False) -> int:
+    def write(
+        self, key: str, source: Source, *, durable: bool = False, exclusive: bool = False
+    ) -> int:
+        if exclusive:  # s3transfer cannot send the condition: our own multipart writer
+            size = 0
+            with self.writer(key, exclusive=True) as out:
+                for piece in iter_source(source):
+                    out.write(piece)
+                    size += len(piece)
+            return size
         name = self._name(key)
         if isinstance(source, bytes | bytearray | memoryview) and len(source) < self.part_bytes:
             with _translated(f"upload of {key}"):
