@@ -283,6 +283,7 @@ def test_a_writer_killed_halfway_leaves_no_partial_object(storage, storage_spec,
     else:
         leftovers = list((Path(storage_spec["root"]) / "killed").glob(".tmp-*"))
         assert len(leftovers) == 1  # invisible, and swept by remove_stale_temporaries
+        assert storage.remove_stale_temporaries("killed") == 0  # a day old only, by default
         assert storage.remove_stale_temporaries("killed", older_than_seconds=-1) == 1
 
 
