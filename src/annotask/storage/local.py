@@ -127,11 +127,11 @@ class LocalStorage:
                     continue
                 path = os.path.join(directory, name)
                 try:
-                    stat = os.stat(path)
+                    size = os.stat(path).st_size
                 except FileNotFoundError:  # removed meanwhile
                     continue
                 key = name if rel_dir == "." else f"{rel_dir}/{name}"
-                found.append(ObjectInfo(key, stat.st_size))
+                found.append(ObjectInfo(key, size))
         found.sort(key=lambda info: info.key.encode())
         yield from found
 
