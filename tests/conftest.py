@@ -8,6 +8,7 @@ running here is skipped with the reason.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,22 @@ def make_user(server: LiveServer, *, admin: bool = False) -> tuple[str, str]:
 @pytest.fixture
 def user_factory(server):
     return lambda **kw: make_user(server, **kw)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A moto S3 server on 127.0.0.1, a process of its own, for the whole session
+    (each test makes its own bucket: ``s3_server.new_bucket()``)."""
+    from tests.support.s3_server import moto_missing, start_s3_server
+
+    reason = moto_missing()
+    if reason:
+        # CI installs '.[test]', which has moto[server]: there a missing one is a failure.
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"no S3 server for the tests: {reason}")
+        pytest.skip(f"no S3 server for the tests: {reason}")
+    server = start_s3_server(tmp_path_factory.mktemp("s3-server"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import uuid
 from collections.abc import Callable, Mapping
 
 from pydantic import ValidationError
@@ -129,6 +130,30 @@ def run_checks(
         make_cache(settings).ping()
         return settings.cache_url or f"disk ({settings.cache_dir})"
 
+    def storage() -> str:
+        # A probe object written, read back and deleted: proves the credentials,
+        # the bucket (or directory) and every permission task data will need.
+        from annotask.storage import make_storage, read_all
+
+        if not settings.storage_url and not data_dir_exists:
+            raise Skipped(skipped)
+        store = make_storage(settings)
+        where = store.describe()
+        key = f".annotask-check-{uuid.uuid4().hex}"
+        body = os.urandom(32)
+        try:
+            store.write(key, body)
+            try:
+                if read_all(store, key) != body:
+                    raise RuntimeError("the probe object read back differs from what was written")
+            finally:
+                store.delete(key)
+            if store.exists(key):
+                raise RuntimeError("the probe object is still there after its delete")
+        except Exception as exc:
+            raise RuntimeError(f"{where}: {exc}") from exc
+        return f"{where} (probe written, read back, deleted)"
+
     def share() -> str:
         if settings.share_root is None:
             return "not configured"
@@ -176,6 +201,7 @@ def run_checks(
     check("database", database)
     check("queue", queue)
     check("cache", cache)
+    check("storage", storage)
     check("share", share)
     check("jpeg transcoder", jpeg_transcoder)
     check("jpeg headers", jpeg_headers)

@@ -23,6 +23,7 @@ from annotask.domain.auth import VerifiedCredentials
 from annotask.queue.base import DEFAULT_LANE
 from annotask.queue.huey_queue import LanedQueue, make_queue
 from annotask.settings import Settings
+from annotask.storage import Storage, make_storage
 
 AFTER_COMMIT_KEY = "annotask_after_commit"
 log = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ class Services:
     @cached_property
     def cache(self) -> ChunkCache:
         return make_cache(self.settings)
+
+    @cached_property
+    def storage(self) -> Storage:
+        """Task data objects (see ``annotask.storage``); made on first use, so a
+        process that never touches it never connects to a bucket."""
+        return make_storage(self.settings)
 
     @cached_property
     def verified_credentials(self) -> VerifiedCredentials:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -280,12 +281,61 @@ class Settings(BaseSettings):
         "waits for an agent of the function to answer; after that the call fails with 504 and "
         "its request is failed, never left in the queue.",
     )
+    storage_url: str = Field(
+        default="",
+        description="Where task data objects are stored. Empty means plain files in the data "
+        "dir; `s3://bucket/prefix` uses an S3-compatible bucket (the prefix is optional), so "
+        "several hosts without a shared file system can serve the same tasks. Task data is "
+        "not yet stored through it (see the README's Object storage section).",
+    )
+    storage_endpoint_url: str = Field(
+        default="",
+        description="Endpoint of the S3-compatible service (e.g. `https://minio.internal:9000`)."
+        " Empty means AWS S3 of `storage_region`.",
+    )
+    storage_region: str = Field(
+        default="",
+        description="Region of the bucket. Empty means boto3's default (`AWS_REGION`, "
+        "`~/.aws/config`).",
+    )
+    storage_access_key_id: SecretStr | None = Field(
+        default=None,
+        description="Access key id for the bucket. Empty (with the secret empty too) means "
+        "boto3's default credentials chain (`AWS_*` variables, `~/.aws`, instance roles).",
+    )
+    storage_secret_access_key: SecretStr | None = Field(
+        default=None,
+        description="Secret access key for the bucket (never logged, never shown).",
+    )
+    storage_part_bytes: int = Field(
+        default=8 * MiB,
+        ge=5 * MiB,
+        description="Part size of multipart uploads to the bucket, in bytes (at least 5 MiB, "
+        "S3's minimum). An upload holds about `storage_max_concurrency` + 2 parts in memory.",
+    )
+    storage_max_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Parts of one upload to the bucket sent at once.",
+    )
     diagnostics_enabled: bool = Field(
         default=False,
         description="Enable `POST /api/requests/diagnostics/sleep` (admins only), a job that "
         "only sleeps and reports progress. It exists for testing the job machinery; keep it "
         "off in production.",
     )
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_scheme(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "s3" and parts.netloc:
+            return value
+        if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path[:1] == "/":
+            return value
+        raise ValueError("must be empty, s3://bucket/prefix or file:///absolute/path")
 
     @model_validator(mode="after")
     def _pool_covers_threads(self) -> Settings:

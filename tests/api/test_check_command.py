@@ -22,7 +22,7 @@ def test_a_default_install_passes_every_check(tmp_path):
     result = _check(tmp_path)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
-    for name in ("settings", "data dir", "database", "queue", "cache", "share"):
+    for name in ("settings", "data dir", "database", "queue", "cache", "storage", "share"):
         assert any(line.startswith(f"ok    {name}:") for line in lines), result.stdout
     expected = "DCT-domain" if jpeg_requantize.AVAILABLE else "pixel path only"
     assert any(line.startswith("ok    jpeg transcoder:") and expected in line for line in lines)
@@ -97,7 +97,7 @@ def test_a_missing_data_dir_is_reported_and_nothing_is_created(tmp_path):
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith("FAIL  data dir:") and "does not exist" in line for line in lines)
-    for name in ("database", "queue", "cache"):
+    for name in ("database", "queue", "cache", "storage"):
         assert any(line.startswith(f"skip  {name}:") for line in lines), result.stdout
     assert not (tmp_path / "data").exists()
     assert list((tmp_path / "cwd").iterdir()) == []
@@ -111,3 +111,39 @@ def test_an_existing_data_dir_without_a_database_is_not_given_an_empty_one(tmp_p
         line.startswith("FAIL  database: no database at") for line in result.stdout.splitlines()
     ), result.stdout
     assert not (tmp_path / "data" / "annotask.db").exists()
+
+
+def test_the_default_storage_is_probed_in_the_data_dir(tmp_path):
+    result = _check(tmp_path)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("ok    storage:"))
+    assert f"local ({tmp_path / 'data'})" in line and "probe written, read back, deleted" in line
+    assert [p.name for p in (tmp_path / "data").iterdir() if "check" in p.name] == []
+
+
+def test_an_s3_storage_is_probed_in_its_bucket(tmp_path, s3_server):
+    bucket = s3_server.new_bucket()
+    result = _check(tmp_path, **s3_server.settings(bucket, prefix="probe-here"))
+    assert result.returncode == 0, result.stdout
+    assert f"ok    storage: s3://{bucket}/probe-here/ at {s3_server.endpoint}" in result.stdout
+    assert s3_server.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0  # deleted
+
+
+def test_a_missing_bucket_fails_the_storage_check_with_the_reason(tmp_path, s3_server):
+    settings = s3_server.settings("no-such-bucket-here")
+    result = _check(tmp_path, **settings)
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("FAIL  storage:"))
+    assert "s3://no-such-bucket-here/data/" in line and "NoSuchBucket" in line, line
+    assert settings["storage_secret_access_key"] not in result.stdout + result.stderr
+    assert "ok    database:" in result.stdout  # the others still ran
+
+
+def test_an_unreachable_storage_fails_the_check(tmp_path, s3_server):
+    from tests.support.services import free_port
+
+    settings = s3_server.settings(s3_server.new_bucket())
+    settings["storage_endpoint_url"] = f"http://127.0.0.1:{free_port()}"  # nobody listens
+    result = _check(tmp_path, **settings)
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("FAIL  storage:"))
+    assert "Could not connect" in line, line
