@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, field_serializer, model_serializer
 
 from annotask.api.urls import absolute
 from annotask.db.models import Storage, User
@@ -23,6 +23,44 @@ class ReadModel(BaseModel):
         if isinstance(value, datetime):
             return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return value
+
+
+class OmitWhenNone(ReadModel):
+    """A response whose ``OMIT_WHEN_NONE`` fields are left out, not sent as null, when
+    unset: the clients' models reject a null there. Done in the serializer, so it holds
+    however the model is written out (``model_dump`` or FastAPI's response model)."""
+
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_nulls(self, handler: Any) -> Any:
+        data = handler(self)
+        for key in self.OMIT_WHEN_NONE:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
+
+T = TypeVar("T")
+
+
+class Page(ReadModel, Generic[T]):
+    """CVAT's paginated list (``Paginated<Model>List``, spec 0.7)."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+
+class Empty(ReadModel):
+    """An empty JSON object: the answer of a command with nothing to report."""
+
+
+class Detail(ReadModel):
+    """``{"detail": "..."}``: a message for the user."""
+
+    detail: str
 
 
 class WriteModel(LenientModel):
