@@ -8,8 +8,8 @@ they cannot let FastAPI validate those. Here they are declared for the schema:
 * :func:`query_doc`: a dependency whose ``Query`` parameters are documented with the
   type the clients send (``IntText`` is an integer in the schema) but accepted as
   text, so the route's own parser still decides and words every error;
-* :func:`body_doc`, and the ``json_body`` dependency (marked by ``annotask.api.body``):
-  the JSON body's model, added as ``requestBody`` by :func:`install`;
+* :func:`body_doc`, and the ``json_body`` dependency (marked by ``annotask.api.body``,
+  found by :func:`with_body_doc`): the JSON body's model, as ``requestBody``;
 * :func:`binary`: the media types of a route that answers bytes or a stream.
 
 docs/compatibility.md ("The typed schema") says how the schema is checked against
@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
@@ -149,36 +148,50 @@ def binary(*media_types: str, description: str = "The file.", **extra: Any) -> d
     return responses
 
 
-def _body_model(route: APIRoute) -> type[BaseModel] | None:
-    pending = list(route.dependant.dependencies)
-    while pending:
-        dependant = pending.pop()
-        model = getattr(dependant.call, BODY_MODEL, None)
+def with_body_doc(endpoint: Callable[..., Any], openapi_extra: dict | None) -> dict | None:
+    """``openapi_extra`` plus the ``requestBody`` of the endpoint's ``json_body``
+    parameter, if it has one (called by ``routing.CvatRouter`` for every route)."""
+    for parameter in inspect.signature(endpoint).parameters.values():
+        dependency = getattr(parameter.default, "dependency", None)
+        model = getattr(dependency, BODY_MODEL, None)
         if model is not None:
-            return model
-        pending.extend(dependant.dependencies)
-    return None
+            return {**body_doc(model), **(openapi_extra or {})}
+    return openapi_extra
+
+
+#: What a refused request gets: never FastAPI's 422 (``api.errors``).
+BAD_REQUEST = {
+    "description": 'Invalid input: ``{"field": ["message"]}``, or ``{"detail": "..."}``.',
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+def _own_errors_and_media(responses: dict[str, Any]) -> None:
+    """FastAPI's 422 becomes the 400 the error handlers answer; an answer that is a
+    file loses the JSON content FastAPI adds to every 200."""
+    if responses.pop("422", None) is not None:
+        responses.setdefault("400", BAD_REQUEST)
+    content = responses.get("200", {}).get("content", {})
+    binary_content = any(c.get("schema", {}).get("format") == "binary" for c in content.values())
+    if binary_content and content.get("application/json", {}).get("schema") == {}:
+        del content["application/json"]
 
 
 def install(app: FastAPI) -> None:
-    """Make ``app.openapi()`` add the request bodies the routes read by hand."""
+    """Make ``app.openapi()`` add the models of the request bodies the routes read by
+    hand, and answer 400 (not FastAPI's 422) for refused input."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
-                continue
-            model = _body_model(route)
-            if model is None:
-                continue
-            extra = body_doc(model)
-            for method in route.methods:
-                operation = schema["paths"][route.path_format][method.lower()]
-                operation.setdefault("requestBody", extra["requestBody"])
+        for item in schema["paths"].values():
+            for operation in item.values():
+                _own_errors_and_media(operation["responses"])
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
         models = [(m, "validation") for m in _BODY_MODELS.values()]
         refs, defs = models_json_schema(models, ref_template=_REF)
         definitions = defs.get("$defs", {})

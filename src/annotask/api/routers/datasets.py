@@ -69,7 +69,6 @@ def annotation_formats(caller: CurrentCaller) -> DatasetFormats:
 
 _STORAGE: dict[str, Any] = {
     "location": (str, 'Only "local".'),
-    "use_default_location": BoolText,
     "cloud_storage_id": IntText,
     "filename": (str, "The name of the file to make."),
 }

@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, field_serializer, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    field_serializer,
+    model_serializer,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from annotask.api.urls import absolute
 from annotask.db.models import Storage, User
@@ -32,13 +40,32 @@ class OmitWhenNone(ReadModel):
 
     OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
 
+    # No return annotation: pydantic would take it as the schema of the whole model.
     @model_serializer(mode="wrap")
-    def _omit_nulls(self, handler: Any) -> Any:
+    def _omit_nulls(self, handler: Any):
         data = handler(self)
         for key in self.OMIT_WHEN_NONE:
             if data.get(key, 0) is None:
                 del data[key]
         return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema says what is sent: these fields are optional and never null."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for key in cls.OMIT_WHEN_NONE:
+            field = schema.get("properties", {}).get(key, {})
+            options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+            if len(options) == 1:
+                field.update(options[0])
+            elif options:
+                field["anyOf"] = options
+            field.pop("default", None)
+            if key in schema.get("required", []):
+                schema["required"].remove(key)
+        return schema
 
 
 T = TypeVar("T")

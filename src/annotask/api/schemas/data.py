@@ -40,4 +40,3 @@ class DataMetaPatch(WriteModel):
     """``PatchedDataMetaWriteRequest``: the frames to mark deleted (absolute numbers)."""
 
     deleted_frames: list[int]
-    cloud_storage_id: int | None = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from annotask.api.schemas.common import ReadModel
 
 ShapeType = Literal[
@@ -48,7 +50,7 @@ class SubLabeledShape(ReadModel):
     points: list[float]
     attributes: list[AttributeVal]
     elements: list[SubLabeledShape]
-    score: float | None = None
+    score: float = Field(default=1.0, description="Sent only when it is not 1.")
 
 
 class LabeledShape(SubLabeledShape):

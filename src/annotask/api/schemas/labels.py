@@ -87,6 +87,7 @@ class AttributeWrite(WriteModel):
     input_type: str
     default_value: str = ""
     values: list[str] = []
+    deleted: bool = False
 
 
 class SublabelWrite(WriteModel):
