@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query
 from pydantic import BaseModel, WithJsonSchema
@@ -54,7 +54,7 @@ def query_doc(**params: Any) -> Callable[..., Any]:
     signature = []
     for name, spec in params.items():
         kind, description = spec if isinstance(spec, tuple) else (spec, None)
-        annotation = Annotated[kind | None, Query(description=description)]
+        annotation = Annotated[kind | None, Query(description=description)]  # type: ignore[valid-type]
         signature.append(inspect.Parameter(name, keyword, annotation=annotation, default=None))
     documented.__signature__ = inspect.Signature(signature)  # type: ignore[attr-defined]
     return documented
@@ -192,7 +192,9 @@ def install(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
-        models = [(m, "validation") for m in _BODY_MODELS.values()]
+        models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+            (m, "validation") for m in _BODY_MODELS.values()
+        ]
         refs, defs = models_json_schema(models, ref_template=_REF)
         definitions = defs.get("$defs", {})
         for name, definition in definitions.items():

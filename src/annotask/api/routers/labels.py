@@ -24,7 +24,7 @@ async def raw_body(request: Request) -> Any:
     return await read_json(request)
 
 
-_SCOPES = {f"{scope}_id": IntText for scope in ("job", "task", "project")}
+_SCOPES: dict[str, Any] = {f"{scope}_id": IntText for scope in ("job", "task", "project")}
 
 
 @router.get("", dependencies=[Depends(list_doc(LABEL_LIST, **_SCOPES))])
