@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from fastapi import Request
 from pydantic import (
@@ -78,6 +78,12 @@ class Page(ReadModel, Generic[T]):
     next: str | None
     previous: str | None
     results: list[T]
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        """CVAT's names: ``PaginatedTaskReadList`` (``PaginatedUserReadOrBasicUserList``)."""
+        names = [getattr(p, "__name__", None) or str(p) for p in get_args(params[0]) or params]
+        return f"Paginated{'Or'.join(names)}List"
 
 
 class Empty(ReadModel):
