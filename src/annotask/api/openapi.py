@@ -81,7 +81,7 @@ def list_doc(spec: ListSpec, *, without: tuple[str, ...] = (), **more: Any) -> C
         for name in spec.simple
         if name not in without
     }
-    return query_doc(**LISTING, **filters, **more)
+    return query_doc(**{**LISTING, **filters, **more})  # a name in both: declared once
 
 
 def body_doc(model: type[BaseModel], *, media_types: tuple[str, ...] = ()) -> dict[str, Any]:
