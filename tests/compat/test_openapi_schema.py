@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 
+import anyio
+import httpx
 import pytest
 
 from annotask.app import create_app
@@ -22,7 +24,10 @@ from tests.compat import openapi_diff as diff
 @pytest.fixture(scope="module")
 def schema(tmp_path_factory) -> dict:
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("openapi")))
-    return app.openapi()
+    try:
+        return app.openapi()
+    finally:
+        app.state.services.close()
 
 
 def test_every_difference_from_the_sdk_is_allowed_with_a_reason(schema):
@@ -44,12 +49,19 @@ def test_every_difference_from_the_sdk_is_allowed_with_a_reason(schema):
 
 def test_the_schema_is_the_one_served(schema, tmp_path):
     """The test reads what ``GET /api/schema/`` answers (the same document)."""
-    from fastapi.testclient import TestClient
-
     app = create_app(Settings(data_dir=tmp_path))
-    with TestClient(app) as client:
-        served = client.get("/api/schema/").json()
+
+    async def fetch() -> dict:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return (await client.get("/api/schema/")).json()
+
+    try:
+        served = anyio.run(fetch)
+    finally:
+        app.state.services.close()
     assert served["paths"].keys() == schema["paths"].keys()
+    assert served["components"]["schemas"].keys() == schema["components"]["schemas"].keys()
     assert "422" not in str(served["paths"]["/api/tasks"]["get"]["responses"])
 
 
