@@ -30,8 +30,6 @@ from annotask.domain.listing import ListSpec
 
 #: Accepted as text (the route parses it), an integer in the schema.
 IntText = Annotated[str, WithJsonSchema({"type": "integer"})]
-#: Accepted as text, a number in the schema.
-NumberText = Annotated[str, WithJsonSchema({"type": "number"})]
 #: Accepted as text (``true``/``True``/``1``...), a boolean in the schema.
 BoolText = Annotated[str, WithJsonSchema({"type": "boolean"})]
 
@@ -179,7 +177,7 @@ def _own_errors_and_media(responses: dict[str, Any]) -> None:
 
 def install(app: FastAPI) -> None:
     """Make ``app.openapi()`` add the models of the request bodies the routes read by
-    hand, and answer 400 (not FastAPI's 422) for refused input."""
+    hand, and document refused input as the 400 it gets (never FastAPI's 422)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
