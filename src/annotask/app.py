@@ -11,6 +11,7 @@ from annotask import __version__
 from annotask.api.connection import CloseUnreadBody
 from annotask.api.errors import install_error_handlers
 from annotask.api.limits import BodySizeLimit, QueryTextCheck
+from annotask.api.openapi import install as install_openapi
 from annotask.api.routers import ROUTERS
 from annotask.gc_tuning import freeze_startup_objects
 from annotask.services import Services
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)

@@ -14,6 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from annotask.api.errors import validation_body
+from annotask.api.openapi import BODY_MODEL
 from annotask.domain.errors import DomainError, ValidationFailed
 from annotask.security.errors import UnsafeInput
 from annotask.security.json_input import UnsafeJson, load_json
@@ -76,4 +77,5 @@ def json_body(model: type[M]):
     async def dependency(request: Request) -> M:
         return validate(model, await read_json(request))
 
+    setattr(dependency, BODY_MODEL, model)  # the schema's requestBody (api.openapi)
     return dependency

@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from annotask.api.schemas.common import Page
 from annotask.api.urls import base_url
 from annotask.domain.errors import ValidationFailed
 
@@ -53,10 +54,16 @@ def _query_page(
 
 
 def paginate_query(
-    request: Request, db: Session, query: Select, serialize: Callable[[Any], dict]
-) -> dict:
+    request: Request,
+    db: Session,
+    query: Select,
+    serialize: Callable[[Any], T],
+    page_type: type[Page[T]],
+) -> Page[T]:
+    """``page_type`` is the route's response model (``Page[TaskRead]``): the page is
+    built as that class, so FastAPI serializes it without validating it again."""
     page, size, count, rows = _query_page(request, db, query)
-    return page_dict(request, page, size, count, [serialize(r) for r in rows])
+    return make_page(request, page, size, count, [serialize(r) for r in rows], page_type)
 
 
 def paginate_views(
@@ -64,23 +71,32 @@ def paginate_views(
     db: Session,
     query: Select,
     views: Callable[[Session, Sequence[Any]], Sequence[Any]],
-    serialize: Callable[[Any], dict],
-) -> dict:
+    serialize: Callable[[Any], T],
+    page_type: type[Page[T]],
+) -> Page[T]:
     """A CVAT page whose rows are read with a few batched queries, not a few per row."""
     page, size, count, rows = _query_page(request, db, query)
-    return page_dict(request, page, size, count, [serialize(v) for v in views(db, rows)])
+    results = [serialize(v) for v in views(db, rows)]
+    return make_page(request, page, size, count, results, page_type)
 
 
-def paginate_list(request: Request, items: Sequence[T], serialize: Callable[[T], dict]) -> dict:
+def paginate_list(
+    request: Request,
+    items: Sequence[Any],
+    serialize: Callable[[Any], T],
+    page_type: type[Page[T]],
+) -> Page[T]:
     page, size = page_params(request)
     chunk = items[(page - 1) * size : page * size]
-    return page_dict(request, page, size, len(items), [serialize(i) for i in chunk])
+    return make_page(request, page, size, len(items), [serialize(i) for i in chunk], page_type)
 
 
-def page_dict(request: Request, page: int, size: int, count: int, results: list) -> dict:
-    return {
-        "count": count,
-        "next": _page_url(request, page + 1) if page * size < count else None,
-        "previous": _page_url(request, page - 1) if page > 1 else None,
-        "results": results,
-    }
+def make_page(
+    request: Request, page: int, size: int, count: int, results: list[T], page_type: type[Page[T]]
+) -> Page[T]:
+    return page_type(
+        count=count,
+        next=_page_url(request, page + 1) if page * size < count else None,
+        previous=_page_url(request, page - 1) if page > 1 else None,
+        results=results,
+    )

@@ -27,6 +27,7 @@ from anyio import CapacityLimiter
 from fastapi import APIRouter, Request
 
 from annotask.api.deps import end_request_sessions
+from annotask.api.openapi import with_body_doc
 
 _REQUEST = "annotask_request"
 _LANE = "__annotask_lane__"
@@ -34,6 +35,7 @@ _LANE = "__annotask_lane__"
 
 class CvatRouter(APIRouter):
     def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        kwargs["openapi_extra"] = with_body_doc(endpoint, kwargs.get("openapi_extra"))
         endpoint = one_thread_trip(endpoint)
         super().add_api_route(path, endpoint, **kwargs)
         twin = path[:-1] if path.endswith("/") else path + "/"

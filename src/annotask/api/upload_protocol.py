@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from annotask.api.deps import Caller, CurrentCaller, ServicesDep
 from annotask.api.multipart import receive_multipart
+from annotask.api.schemas.common import RqId
 from annotask.api.urls import base_url
 from annotask.db.models import User
 from annotask.domain import uploads
@@ -258,6 +259,11 @@ class UploadRoutes:
     status_code: int | None = None
     #: The POST's description in the schema.
     doc: str | None = None
+    #: The POST's query parameters and body in the schema (``api.openapi.query_doc``,
+    #: ``body_doc``/``file_body``) and its answers besides the protocol's own.
+    query: Callable[..., Any] | None = None
+    body: dict[str, Any] | None = None
+    responses: dict[int | str, Any] | None = None
 
 
 def add_upload_routes(router: APIRouter, spec: UploadRoutes) -> None:
@@ -308,13 +314,44 @@ def add_upload_routes(router: APIRouter, spec: UploadRoutes) -> None:
         _endpoint(post, spec.name, spec, file_id=False),
         methods=["POST"],
         status_code=spec.status_code,
+        dependencies=[Depends(spec.query)] if spec.query is not None else None,
+        openapi_extra=spec.body,
+        responses={**PROTOCOL_RESPONSES, **(spec.responses or {})},
     )
     router.add_api_route(
-        chunk_path, _endpoint(patch, spec.chunk_name, spec, file_id=True), methods=["PATCH"]
+        chunk_path,
+        _endpoint(patch, spec.chunk_name, spec, file_id=True),
+        methods=["PATCH"],
+        responses=TUS_CHUNK_RESPONSES,
+        openapi_extra=TUS_CHUNK_BODY,
     )
     router.add_api_route(
-        chunk_path, _endpoint(head, spec.offset_name, spec, file_id=True), methods=["HEAD"]
+        chunk_path,
+        _endpoint(head, spec.offset_name, spec, file_id=True),
+        methods=["HEAD"],
+        responses={200: {"description": "Upload-Offset and Upload-Length say where to resume."}},
     )
+
+
+#: The answers of an upload URL's POST in every mode (the schema's; spec 1.5).
+PROTOCOL_RESPONSES: dict[int | str, Any] = {
+    201: {
+        "description": "TUS upload created: its URL in Location, the stored name in "
+        "Upload-Filename."
+    },
+    202: {"model": RqId, "description": "Upload-Start accepted (``{}``), or the work started."},
+}
+TUS_CHUNK_RESPONSES: dict[int | str, Any] = {
+    204: {"description": "Chunk stored: the new Upload-Offset."},
+    409: {"description": "Upload-Offset is not where the upload stands (see the header)."},
+}
+TUS_CHUNK_BODY = {
+    "requestBody": {
+        "content": {
+            "application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}
+        }
+    }
+}
 
 
 def _endpoint(

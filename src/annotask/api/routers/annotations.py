@@ -10,16 +10,19 @@ nothing.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db
+from annotask.api.openapi import BoolText, IntText, body_doc, file_body, query_doc
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import import_format, import_options
+from annotask.api.schemas.common import RqId
+from annotask.api.schemas.labeled_data import LabeledData, LabeledDataWrite
 from annotask.api.upload_protocol import (
     UploadCall,
     UploadHook,
@@ -113,15 +116,43 @@ def write(call) -> Response:
     return Response(status_code=204) if result is None else versioned(result)
 
 
+# ---- the schema: the routes answer the annotation model's dicts as they are -----------
+
+Action = Annotated[
+    str | None, Query(description='"create", "update" or "delete" (required for PATCH).')
+]
+_READ: dict[str, Any] = {"response_model": LabeledData}
+_WRITE: dict[str, Any] = {
+    "response_model": LabeledData,
+    "responses": {
+        204: {"description": "Nothing to answer (DELETE)."},
+        412: {"model": LabeledData, "description": "If-Match failed: the current ones."},
+    },
+    "openapi_extra": body_doc(LabeledDataWrite),
+}
+_DELETE: dict[str, Any] = {
+    "responses": {412: {"model": LabeledData, "description": "If-Match failed."}}
+}
+#: The query of an annotation or dataset import (``schemas.annotations``).
+IMPORT_QUERY = query_doc(
+    format=(str, "The importer's name (required to finish or import in one shot)."),
+    filename=(str, "Upload-Finish: the staged file's name."),
+    import_mode=(str, '"append" or "replace".'),
+    conv_mask_to_poly=BoolText,
+    location=(str, 'Only "local".'),
+    use_default_location=BoolText,
+    cloud_storage_id=IntText,
+)
+
 # ---- tasks ---------------------------------------------------------------------
 
 
-@router.get(TASK_PATH)
+@router.get(TASK_PATH, **_READ)
 def get_task_annotations(task_id: int, caller: CurrentCaller, db: Db) -> Response:
     return versioned(service.read_task(db, _task(db, caller, task_id)))
 
 
-@router.put(TASK_PATH)
+@router.put(TASK_PATH, **_WRITE)
 def put_task_annotations(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
 ) -> Response:
@@ -129,16 +160,21 @@ def put_task_annotations(
     return write(lambda: service.write_task(db, task, body, None, if_match(request)))
 
 
-@router.patch(TASK_PATH)
+@router.patch(TASK_PATH, **_WRITE)
 def patch_task_annotations(
-    task_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+    task_id: int,
+    request: Request,
+    caller: CurrentCaller,
+    db: Db,
+    body: Any = Depends(raw_body),
+    action: Action = None,
 ) -> Response:
-    action = service.parse_action(request.query_params.get("action"), required=True)
+    parsed = service.parse_action(action, required=True)
     task = _task_for_write(db, caller, task_id)
-    return write(lambda: service.write_task(db, task, body, action, if_match(request)))
+    return write(lambda: service.write_task(db, task, body, parsed, if_match(request)))
 
 
-@router.delete(TASK_PATH, status_code=204)
+@router.delete(TASK_PATH, status_code=204, **_DELETE)
 def delete_task_annotations(
     task_id: int, request: Request, caller: CurrentCaller, db: Db
 ) -> Response:
@@ -149,12 +185,12 @@ def delete_task_annotations(
 # ---- jobs ----------------------------------------------------------------------
 
 
-@router.get(JOB_PATH)
+@router.get(JOB_PATH, **_READ)
 def get_job_annotations(job_id: int, caller: CurrentCaller, db: Db) -> Response:
     return versioned(service.read_job(db, _job(db, caller, job_id)))
 
 
-@router.put(JOB_PATH)
+@router.put(JOB_PATH, **_WRITE)
 def put_job_annotations(
     job_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
 ) -> Response:
@@ -162,16 +198,21 @@ def put_job_annotations(
     return write(lambda: service.write_job(db, job, body, None, if_match(request)))
 
 
-@router.patch(JOB_PATH)
+@router.patch(JOB_PATH, **_WRITE)
 def patch_job_annotations(
-    job_id: int, request: Request, caller: CurrentCaller, db: Db, body: Any = Depends(raw_body)
+    job_id: int,
+    request: Request,
+    caller: CurrentCaller,
+    db: Db,
+    body: Any = Depends(raw_body),
+    action: Action = None,
 ) -> Response:
-    action = service.parse_action(request.query_params.get("action"), required=True)
+    parsed = service.parse_action(action, required=True)
     job = _job(db, caller, job_id)
-    return write(lambda: service.write_job(db, job, body, action, if_match(request)))
+    return write(lambda: service.write_job(db, job, body, parsed, if_match(request)))
 
 
-@router.delete(JOB_PATH, status_code=204)
+@router.delete(JOB_PATH, status_code=204, **_DELETE)
 def delete_job_annotations(
     job_id: int, request: Request, caller: CurrentCaller, db: Db
 ) -> Response:
@@ -249,5 +290,8 @@ for _target, _purpose in (("task", TASK_ANNOTATIONS), ("job", JOB_ANNOTATIONS)):
             prepare=_annotation_format,
             finish=_finish,
             one_shot=_one_shot,
+            query=IMPORT_QUERY,
+            body=file_body("annotation_file"),
+            responses={202: {"model": RqId}},
         ),
     )

@@ -7,9 +7,17 @@ from fastapi.responses import JSONResponse
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db, ServicesDep, client_address
+from annotask.api.openapi import PAGING, query_doc
 from annotask.api.pagination import paginate_list
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.users import AccessTokenWrite, LoginRequest, access_token_read
+from annotask.api.schemas.common import Detail, Page
+from annotask.api.schemas.server import Token
+from annotask.api.schemas.users import (
+    AccessTokenRead,
+    AccessTokenWrite,
+    LoginRequest,
+    access_token_read,
+)
 from annotask.domain import auth
 from annotask.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from annotask.domain.login_throttle import LoginLimits
@@ -52,7 +60,7 @@ def refuse_cross_origin(request: Request) -> None:
         raise PermissionDenied("Cross-origin login refused.")
 
 
-@router.post("/login", dependencies=[Depends(refuse_cross_origin)])
+@router.post("/login", dependencies=[Depends(refuse_cross_origin)], response_model=Token)
 def login(
     request: Request,
     services: ServicesDep,
@@ -92,7 +100,7 @@ def login(
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", response_model=Detail)
 def logout(caller: CurrentCaller, db: Db) -> Response:
     """Ends the session used and the ``Token`` key; personal access tokens stay."""
     auth.logout(db, caller.user, caller.session_key)
@@ -101,10 +109,12 @@ def logout(caller: CurrentCaller, db: Db) -> Response:
     return response
 
 
-@router.get("/access_tokens")
-def list_access_tokens(request: Request, caller: CurrentCaller, db: Db) -> dict:
+@router.get("/access_tokens", dependencies=[Depends(query_doc(**PAGING))])
+def list_access_tokens(request: Request, caller: CurrentCaller, db: Db) -> Page[AccessTokenRead]:
     tokens = auth.list_access_tokens(db, caller.user)
-    return paginate_list(request, tokens, lambda t: access_token_read(request, t))
+    return paginate_list(
+        request, tokens, lambda t: access_token_read(request, t), Page[AccessTokenRead]
+    )
 
 
 @router.post("/access_tokens", status_code=201)
@@ -113,7 +123,7 @@ def create_access_token(
     caller: CurrentCaller,
     db: Db,
     body: AccessTokenWrite = Depends(json_body(AccessTokenWrite)),
-) -> dict:
+) -> AccessTokenRead:
     auth.require_token_management(caller.access_token is not None)
     token, secret = auth.create_access_token(
         db, caller.user, name=body.name, expiry_date=body.expiry_date, read_only=body.read_only
@@ -122,14 +132,16 @@ def create_access_token(
 
 
 @router.get("/access_tokens/self")
-def current_access_token(request: Request, caller: CurrentCaller) -> dict:
+def current_access_token(request: Request, caller: CurrentCaller) -> AccessTokenRead:
     if caller.access_token is None:
         raise NotFound("This request is not authenticated with an access token.")
     return access_token_read(request, caller.access_token)
 
 
 @router.get("/access_tokens/{token_id}")
-def get_access_token(request: Request, token_id: int, caller: CurrentCaller, db: Db) -> dict:
+def get_access_token(
+    request: Request, token_id: int, caller: CurrentCaller, db: Db
+) -> AccessTokenRead:
     return access_token_read(request, auth.get_access_token(db, caller.user, token_id))
 
 

@@ -15,10 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from annotask.api.body import read_json
 from annotask.api.deps import CSRF_FAILED, Caller, CurrentCaller, Db, ServicesDep
+from annotask.api.openapi import body_doc
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.common import RqId, WriteModel
+from annotask.api.schemas.dataset_repo import RepositoryCheck, RepositoryRead
 from annotask.api.urls import base_url
 from annotask.domain import tasks
 from annotask.domain.bodies import ignore_unknown
@@ -31,6 +36,26 @@ router = CvatRouter(prefix="/api/git/repository", tags=["dataset repositories"])
 CREATE_FIELDS = {"path", "format", "lfs", "tid"}
 
 
+class RepositoryCreate(WriteModel):
+    """For the schema (the route reads the body itself, as CVAT's)."""
+
+    path: str = Field(description="'URL [PATH]': the repository and the file in it.")
+    format: str | None = None
+    lfs: bool = False
+    tid: int | None = None
+
+
+class RepositoryChange(WriteModel):
+    """For the schema: CVAT's ``{"type": "url"|"format"|"lfs", "value"}``, or
+    ``{"url", "format", "lfs"}``."""
+
+    type: str | None = None
+    value: str | bool | None = None
+    url: str | None = None
+    format: str | None = None
+    lfs: bool | None = None
+
+
 def _enabled(services: ServicesDep) -> None:
     service.require_enabled(services.settings)
 
@@ -39,14 +64,16 @@ async def _body(request: Request) -> Any:
     return await read_json(request)
 
 
-@router.post("/create/{task_id}", dependencies=[Depends(_enabled)])
+@router.post(
+    "/create/{task_id}", dependencies=[Depends(_enabled)], openapi_extra=body_doc(RepositoryCreate)
+)
 def create(
     task_id: int,
     caller: CurrentCaller,
     db: Db,
     services: ServicesDep,
     body: Any = Depends(_body),
-) -> dict:
+) -> RqId:
     """Attach the repository and queue its clone: ``{"rq_id"}``."""
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.")
@@ -65,21 +92,21 @@ def create(
         format_name=body.get("format"),
         lfs=body.get("lfs", False),
     )
-    return {"rq_id": rq_id}
+    return RqId(rq_id=rq_id)
 
 
-@router.get("/check/{rq_id}", dependencies=[Depends(_enabled)])
-def check(rq_id: str, caller: CurrentCaller, db: Db) -> dict:
+@router.get("/check/{rq_id}", dependencies=[Depends(_enabled)], response_model=RepositoryCheck)
+def check(rq_id: str, caller: CurrentCaller, db: Db) -> JSONResponse:
     """``{"status": "queued"|"started"|"finished"|"failed"|"unknown"}`` (+ ``stderr``)."""
-    return service.check(db, caller.user, rq_id)
+    return JSONResponse(service.check(db, caller.user, rq_id))
 
 
-def _push(request: Request, caller: Caller, services: Services, task_id: int) -> dict:
-    return {"rq_id": service.push(services, caller.user, task_id, base_url(request))}
+def _push(request: Request, caller: Caller, services: Services, task_id: int) -> RqId:
+    return RqId(rq_id=service.push(services, caller.user, task_id, base_url(request)))
 
 
 @router.get("/push/{task_id}", dependencies=[Depends(_enabled)])
-def push(task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep) -> dict:
+def push(task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep) -> RqId:
     """Queue a push ("Synchronize"): ``{"rq_id"}``. CVAT's method is GET, so a
     session must still send its CSRF token here: a link on another site cannot
     make a signed-in user push."""
@@ -89,32 +116,37 @@ def push(task_id: int, request: Request, caller: CurrentCaller, services: Servic
 
 
 @router.post("/push/{task_id}", dependencies=[Depends(_enabled)])
-def push_post(task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep) -> dict:
+def push_post(task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep) -> RqId:
     return _push(request, caller, services, task_id)
 
 
-@router.get("/get/{task_id}", dependencies=[Depends(_enabled)])
-def get(task_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> dict:
+@router.get("/get/{task_id}", dependencies=[Depends(_enabled)], response_model=RepositoryRead)
+def get(task_id: int, caller: CurrentCaller, db: Db, services: ServicesDep) -> JSONResponse:
     """URL, status (asking the remote whether the branch was merged), format, LFS."""
     task = tasks.get_task(db, caller.user, task_id)
-    return service.describe(services, db, task)
+    return JSONResponse(service.describe(services, db, task))
 
 
 @router.get("/meta/get", dependencies=[Depends(_enabled)])
-def meta(caller: CurrentCaller, db: Db) -> dict:
+def meta(caller: CurrentCaller, db: Db) -> dict[str, str]:
     """``{task id: status}`` for every task with a repository that the caller sees."""
     return service.statuses(db, caller.user)
 
 
-@router.patch("/{task_id}", dependencies=[Depends(_enabled)])
+@router.patch(
+    "/{task_id}",
+    dependencies=[Depends(_enabled)],
+    response_model=RepositoryRead,
+    openapi_extra=body_doc(RepositoryChange),
+)
 def change(
     task_id: int,
     caller: CurrentCaller,
     db: Db,
     services: ServicesDep,
     body: Any = Depends(_body),
-) -> dict:
+) -> JSONResponse:
     """CVAT's ``{"type": "url"|"format"|"lfs", "value"}``, or ``{"url", "format", "lfs"}``."""
     task = tasks.get_task_for_change(db, caller.user, task_id)
     service.update(db, services, task, body)
-    return service.describe(services, db, task, check_remote=False)
+    return JSONResponse(service.describe(services, db, task, check_remote=False))

@@ -12,12 +12,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
-from annotask.api.routers.annotations import get_row, import_hooks
+from annotask.api.openapi import BoolText, IntText, binary, file_body, query_doc
+from annotask.api.routers.annotations import IMPORT_QUERY, get_row, import_hooks
 from annotask.api.routing import CvatRouter
 from annotask.api.schemas.annotations import (
     check_local,
@@ -26,6 +27,8 @@ from annotask.api.schemas.annotations import (
     import_options,
     query_bool,
 )
+from annotask.api.schemas.common import RqId
+from annotask.api.schemas.server import DatasetFormats
 from annotask.api.upload_protocol import (
     UploadCall,
     UploadHook,
@@ -57,9 +60,35 @@ EXPORT_OPERATIONS = ("export:dataset", "export:annotations")
 
 
 @router.get("/api/server/annotation/formats")
-def annotation_formats(caller: CurrentCaller) -> dict:
+def annotation_formats(caller: CurrentCaller) -> DatasetFormats:
     """``DatasetFormats``: the importers and exporters by CVAT's names."""
-    return dataset_formats()
+    return DatasetFormats.model_validate(dataset_formats())
+
+
+# ---- the schema: query parameters, as ``schemas.annotations`` reads them ---------------
+
+_STORAGE: dict[str, Any] = {
+    "location": (str, 'Only "local".'),
+    "cloud_storage_id": IntText,
+    "filename": (str, "The name of the file to make."),
+}
+_EXPORT: dict[str, Any] = {
+    "dependencies": [
+        Depends(query_doc(format=(str, "The exporter's name."), save_images=BoolText, **_STORAGE))
+    ],
+    "response_model": RqId,
+    "status_code": 202,
+}
+_BACKUP: dict[str, Any] = {
+    "dependencies": [Depends(query_doc(lightweight=BoolText, **_STORAGE))],
+    "response_model": RqId,
+    "status_code": 202,
+}
+_DOWNLOAD: dict[str, Any] = {
+    "dependencies": [Depends(query_doc(rq_id=(str, "The finished export's request.")))],
+    "response_model": None,
+    "responses": binary("application/zip", description="The exported archive."),
+}
 
 
 # ---- exports -----------------------------------------------------------------------
@@ -99,28 +128,28 @@ def _export(
     return JSONResponse({"rq_id": rq_id}, status_code=202)
 
 
-@router.post("/api/tasks/{task_id}/dataset/export")
+@router.post("/api/tasks/{task_id}/dataset/export", **_EXPORT)
 def export_task_dataset(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> JSONResponse:
     return _export(request, caller, db, services, "task", task_id)
 
 
-@router.post("/api/jobs/{job_id}/dataset/export")
+@router.post("/api/jobs/{job_id}/dataset/export", **_EXPORT)
 def export_job_dataset(
     job_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> JSONResponse:
     return _export(request, caller, db, services, "job", job_id)
 
 
-@router.post("/api/projects/{project_id}/dataset/export")
+@router.post("/api/projects/{project_id}/dataset/export", **_EXPORT)
 def export_project_dataset(
     project_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> JSONResponse:
     return _export(request, caller, db, services, "project", project_id)
 
 
-@router.post("/api/tasks/{task_id}/backup/export")
+@router.post("/api/tasks/{task_id}/backup/export", **_BACKUP)
 def export_task_backup(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> JSONResponse:
@@ -133,7 +162,7 @@ def export_task_backup(
     return JSONResponse({"rq_id": rq_id}, status_code=202)
 
 
-@router.post("/api/projects/{project_id}/backup/export")
+@router.post("/api/projects/{project_id}/backup/export", **_BACKUP)
 def export_project_backup(
     project_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> JSONResponse:
@@ -178,28 +207,34 @@ def _download(
     )
 
 
-@router.get("/api/tasks/{task_id}/dataset/download")
-def download_task_dataset(task_id: int, request: Request, caller: CurrentCaller, db: Db):
+@router.get("/api/tasks/{task_id}/dataset/download", **_DOWNLOAD)
+def download_task_dataset(
+    task_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> Response:
     return _download(request, caller, db, "task", task_id, EXPORT_OPERATIONS)
 
 
-@router.get("/api/jobs/{job_id}/dataset/download")
-def download_job_dataset(job_id: int, request: Request, caller: CurrentCaller, db: Db):
+@router.get("/api/jobs/{job_id}/dataset/download", **_DOWNLOAD)
+def download_job_dataset(job_id: int, request: Request, caller: CurrentCaller, db: Db) -> Response:
     return _download(request, caller, db, "job", job_id, EXPORT_OPERATIONS)
 
 
-@router.get("/api/projects/{project_id}/dataset/download")
-def download_project_dataset(project_id: int, request: Request, caller: CurrentCaller, db: Db):
+@router.get("/api/projects/{project_id}/dataset/download", **_DOWNLOAD)
+def download_project_dataset(
+    project_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> Response:
     return _download(request, caller, db, "project", project_id, EXPORT_OPERATIONS)
 
 
-@router.get("/api/tasks/{task_id}/backup/download")
-def download_task_backup(task_id: int, request: Request, caller: CurrentCaller, db: Db):
+@router.get("/api/tasks/{task_id}/backup/download", **_DOWNLOAD)
+def download_task_backup(task_id: int, request: Request, caller: CurrentCaller, db: Db) -> Response:
     return _download(request, caller, db, "task", task_id, ("export:backup",))
 
 
-@router.get("/api/projects/{project_id}/backup/download")
-def download_project_backup(project_id: int, request: Request, caller: CurrentCaller, db: Db):
+@router.get("/api/projects/{project_id}/backup/download", **_DOWNLOAD)
+def download_project_backup(
+    project_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> Response:
     return _download(request, caller, db, "project", project_id, ("export:backup",))
 
 
@@ -255,6 +290,9 @@ for _target, _purpose, _doc in (
             finish=_finish,
             one_shot=_one_shot,
             doc=_doc,
+            query=query_doc(**_STORAGE),
+            body=file_body(f"{_target}_file"),
+            responses={202: {"model": RqId}},
         ),
     )
 
@@ -287,5 +325,8 @@ add_upload_routes(
         finish=_finish,
         one_shot=_one_shot,
         doc="Annotations for the project's existing tasks, matched by frame name.",
+        query=IMPORT_QUERY,
+        body=file_body("dataset_file"),
+        responses={202: {"model": RqId}},
     ),
 )

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -21,9 +21,18 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.openapi import binary, body_doc, list_doc
 from annotask.api.pagination import paginate_views
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.functions import function_read
+from annotask.api.schemas.common import Empty, Page
+from annotask.api.schemas.functions import (
+    AcquiredRequest,
+    AgentReport,
+    Assignment,
+    FunctionRead,
+    FunctionWrite,
+    function_read,
+)
 from annotask.db.models import Function, User
 from annotask.domain.errors import ValidationFailed
 from annotask.domain.functions import agents, registry
@@ -53,25 +62,37 @@ async def json_object(request: Request) -> dict:
 Body = Annotated[dict, Depends(json_object)]
 
 
-@router.post("", status_code=201)
-def create_function(request: Request, caller: CurrentCaller, db: Db, body: Body) -> dict:
+_AGENT: dict[str, Any] = {"openapi_extra": body_doc(AgentReport)}
+
+
+@router.post("", status_code=201, openapi_extra=body_doc(FunctionWrite))
+def create_function(request: Request, caller: CurrentCaller, db: Db, body: Body) -> FunctionRead:
     function = registry.create_function(db, caller.user, body)
     return function_read(request, function, caller.user)
 
 
-@router.get("")
-def list_functions(request: Request, caller: CurrentCaller, db: Db) -> dict:
+@router.get("", dependencies=[Depends(list_doc(registry.FUNCTION_LIST))])
+def list_functions(request: Request, caller: CurrentCaller, db: Db) -> Page[FunctionRead]:
     query = registry.list_functions(caller.user, request.query_params)
 
     def with_owners(db: Session, functions: Sequence[Function]) -> list[tuple[Function, User]]:
         owners = users_by_id(db, [f.owner_id for f in functions])  # one query per page
         return [(f, owners.get(f.owner_id or 0)) for f in functions]
 
-    return paginate_views(request, db, query, with_owners, lambda row: function_read(request, *row))
+    return paginate_views(
+        request,
+        db,
+        query,
+        with_owners,
+        lambda row: function_read(request, *row),
+        Page[FunctionRead],
+    )
 
 
 @router.get("/{function_id}")
-def retrieve_function(function_id: int, request: Request, caller: CurrentCaller, db: Db) -> dict:
+def retrieve_function(
+    function_id: int, request: Request, caller: CurrentCaller, db: Db
+) -> FunctionRead:
     function = registry.get_function(db, caller.user, function_id)
     owner = db.get(User, function.owner_id) if function.owner_id else None
     return function_read(request, function, owner)
@@ -91,10 +112,10 @@ def _release_expired(services: Services) -> None:
     agents.release_expired(services.sessions, services.read_sessions)
 
 
-@router.post("/queues/{queue_id}/requests/acquire")
+@router.post("/queues/{queue_id}/requests/acquire", **_AGENT)
 def acquire_request(
     queue_id: str, caller: CurrentCaller, db: Db, services: ServicesDep, body: Body
-) -> dict:
+) -> AcquiredRequest:
     """``{"ar_assignment": {"ar_id", "ar_params"}}``, or ``{"ar_assignment": null}``
     when nothing is waiting in that category."""
     function_id = agents.queue_function_id(queue_id)
@@ -103,43 +124,51 @@ def acquire_request(
         db, caller.user, function_id, body.get("agent_id"), body.get("request_category")
     )
     if assignment is None:
-        return {"ar_assignment": None}
-    return {"ar_assignment": {"ar_id": assignment.ar_id, "ar_params": assignment.ar_params}}
+        return AcquiredRequest(ar_assignment=None)
+    return AcquiredRequest(
+        ar_assignment=Assignment(ar_id=assignment.ar_id, ar_params=assignment.ar_params)
+    )
 
 
-@router.post("/queues/{queue_id}/requests/{request_id}/update")
+@router.post("/queues/{queue_id}/requests/{request_id}/update", **_AGENT)
 def update_request(
     queue_id: str, request_id: str, caller: CurrentCaller, db: Db, body: Body
-) -> dict:
+) -> Empty:
     """Progress (0..1) from the agent; renews its lease."""
     function_id = agents.queue_function_id(queue_id)
     agents.update_progress(
         db, caller.user, function_id, request_id, body.get("agent_id"), body.get("progress")
     )
-    return {}
+    return Empty()
 
 
-@router.post("/queues/{queue_id}/requests/{request_id}/complete")
+@router.post("/queues/{queue_id}/requests/{request_id}/complete", **_AGENT)
 def complete_request(
     queue_id: str, request_id: str, caller: CurrentCaller, services: ServicesDep, body: Body
-) -> dict:
+) -> Empty:
     """The agent's result: annotations saved on the task, request finished. The
     domain owns the transactions: a refused result still fails the request."""
     function_id = agents.queue_function_id(queue_id)
     agents.complete(services.sessions, caller.user, function_id, request_id, body)
-    return {}
+    return Empty()
 
 
-@router.post("/queues/{queue_id}/requests/{request_id}/fail")
-def fail_request(queue_id: str, request_id: str, caller: CurrentCaller, db: Db, body: Body) -> dict:
+@router.post("/queues/{queue_id}/requests/{request_id}/fail", **_AGENT)
+def fail_request(
+    queue_id: str, request_id: str, caller: CurrentCaller, db: Db, body: Body
+) -> Empty:
     function_id = agents.queue_function_id(queue_id)
     agents.fail(
         db, caller.user, function_id, request_id, body.get("agent_id"), body.get("exc_info")
     )
-    return {}
+    return Empty()
 
 
-@router.get("/queues/{queue_id}/watch")
+@router.get(
+    "/queues/{queue_id}/watch",
+    response_model=None,
+    responses=binary("text/event-stream", description="Server-sent events: ``newrequest``."),
+)
 async def watch_queue(
     queue_id: str, caller: CurrentCaller, services: ServicesDep
 ) -> StreamingResponse:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
 from annotask.api.media import query_number, send
+from annotask.api.openapi import DATA_MEDIA, DATA_QUERY, binary, body_doc
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.data import DataMetaPatch, DataMetaRead
 from annotask.db.models import Job
 from annotask.domain import permissions
 from annotask.domain.errors import ValidationFailed
@@ -24,7 +27,12 @@ def _visible_job(db, caller, job_id: int) -> Job:
     return permissions.require_job_view(db, caller.user, db.get(Job, job_id))
 
 
-@router.get("/{job_id}/data")
+@router.get(
+    "/{job_id}/data",
+    response_model=None,
+    responses=binary(*DATA_MEDIA, description="A chunk, frame, preview or context images."),
+    openapi_extra=DATA_QUERY,
+)
 async def get_job_data(job_id: int, request: Request, services: ServicesDep) -> Response:
     """As the task's data route: everything in one trip to a worker thread."""
     return await one_trip_waiting(
@@ -69,23 +77,28 @@ def _job_data(
     return send(payload)
 
 
-@router.get("/{job_id}/data/meta")
-def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> dict:
+@router.get("/{job_id}/data/meta", response_model=DataMetaRead)
+def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> Response:
     job = _visible_job(db, caller, job_id)
-    return data_meta(db, job.segment.task, job.segment.start_frame, job.segment.stop_frame)
+    segment = job.segment
+    # One row per frame: answered as the domain made it, not validated again.
+    return JSONResponse(data_meta(db, segment.task, segment.start_frame, segment.stop_frame))
 
 
-@router.patch("/{job_id}/data/meta")
+@router.patch(
+    "/{job_id}/data/meta", response_model=DataMetaRead, openapi_extra=body_doc(DataMetaPatch)
+)
 async def patch_job_data_meta(
     job_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> dict:
+) -> Response:
     raw = await read_json(request)
-    return await run_in_threadpool(
+    meta = await run_in_threadpool(
         commands.change_job_deleted_frames, services, caller.user, job_id, raw
     )
+    return JSONResponse(meta)
 
 
-@router.get("/{job_id}/preview")
+@router.get("/{job_id}/preview", response_model=None, responses=binary("image/*"))
 async def get_job_preview(job_id: int, request: Request, services: ServicesDep) -> Response:
     def work(caller: Caller, db: Session) -> Response:
         segment = _visible_job(db, caller, job_id).segment

@@ -19,8 +19,16 @@ from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep
+from annotask.api.openapi import body_doc
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.functions import function_call, lambda_function
+from annotask.api.schemas.functions import (
+    FunctionCall,
+    FunctionCallWrite,
+    LambdaCallWrite,
+    LambdaFunction,
+    function_call,
+    lambda_function,
+)
 from annotask.db.models import Function
 from annotask.domain.functions import agents, calls, registry, runs
 
@@ -32,7 +40,7 @@ async def raw_body(request: Request) -> Any:
 
 
 @router.get("/functions")
-def list_functions(caller: CurrentCaller, db: Db) -> list[dict]:
+def list_functions(caller: CurrentCaller, db: Db) -> list[LambdaFunction]:
     query = registry.list_functions(caller.user, {"sort": "id"})
     return [lambda_function(f) for f in db.scalars(query)]
 
@@ -42,11 +50,16 @@ def _function(db: Session, caller: Caller, func_id: str) -> Function:
 
 
 @router.get("/functions/{func_id}")
-def retrieve_function(func_id: str, caller: CurrentCaller, db: Db) -> dict:
+def retrieve_function(func_id: str, caller: CurrentCaller, db: Db) -> LambdaFunction:
     return lambda_function(_function(db, caller, func_id))
 
 
-@router.post("/functions/{func_id}")
+@router.post(
+    "/functions/{func_id}",
+    response_model=None,
+    openapi_extra=body_doc(LambdaCallWrite),
+    responses={200: {"description": "The function's answer for the frame, as CVAT's."}},
+)
 async def call_function(
     func_id: str,
     caller: CurrentCaller,
@@ -66,26 +79,28 @@ async def call_function(
     )
 
 
-@router.post("/requests")
+@router.post("/requests", openapi_extra=body_doc(FunctionCallWrite))
 def create_request(
     caller: CurrentCaller,
     db: Db,
     services: ServicesDep,
     body: Annotated[Any, Depends(raw_body)],
-) -> dict:
+) -> FunctionCall:
     """Queue a run for the function's agents; 200 with the ``FunctionCall``, as CVAT."""
     created = runs.create_request(db, caller.user, body)
     return function_call(created)
 
 
 @router.get("/requests")
-def list_requests(caller: CurrentCaller, db: Db, services: ServicesDep) -> list[dict]:
+def list_requests(caller: CurrentCaller, db: Db, services: ServicesDep) -> list[FunctionCall]:
     agents.release_expired(services.sessions, services.read_sessions)
     return [function_call(r) for r in runs.list_requests(db, caller.user)]
 
 
 @router.get("/requests/{request_id}")
-def retrieve_request(request_id: str, caller: CurrentCaller, db: Db, services: ServicesDep) -> dict:
+def retrieve_request(
+    request_id: str, caller: CurrentCaller, db: Db, services: ServicesDep
+) -> FunctionCall:
     agents.release_expired(services.sessions, services.read_sessions)
     return function_call(runs.get_request(db, caller.user, request_id))
 

@@ -14,10 +14,11 @@ from starlette.datastructures import QueryParams
 
 from annotask.api.body import json_body
 from annotask.api.deps import CurrentCaller, Db, ServicesDep
+from annotask.api.openapi import PAGING, IntText, query_doc
 from annotask.api.pagination import paginate_query
 from annotask.api.routing import CvatRouter
-from annotask.api.schemas.common import RqId
-from annotask.api.schemas.requests import DiagnosticsSleep, request_read
+from annotask.api.schemas.common import Page, RqId
+from annotask.api.schemas.requests import DiagnosticsSleep, RequestRead, request_read
 from annotask.db.models import User
 from annotask.domain import requests as rq
 from annotask.domain.errors import NotFound, PermissionDenied, ValidationFailed
@@ -52,11 +53,23 @@ def _filters(params: QueryParams) -> rq.RequestFilters:
     return filters
 
 
-@router.get("")
-def list_requests(request: Request, caller: CurrentCaller, db: Db) -> dict:
+_LIST_DOC = query_doc(
+    **PAGING,
+    **{name: IntText for name in _INT_FILTERS},
+    **{name: str for name in _TEXT_FILTERS},
+    status=(str, f"One of: {', '.join(rq.STATUSES)}."),
+    type=(str, "The operation (when ``operation`` is not given)."),
+    sort=(str, "Comma-separated fields, ``-`` first for descending."),
+)
+
+
+@router.get("", dependencies=[Depends(_LIST_DOC)])
+def list_requests(request: Request, caller: CurrentCaller, db: Db) -> Page[RequestRead]:
     """The caller's requests, newest first; CVAT's filters and ``sort``."""
     query = rq.list_query(caller, _filters(request.query_params))
-    return paginate_query(request, db, query, lambda r: request_read(request, r, caller.user))
+    return paginate_query(
+        request, db, query, lambda r: request_read(request, r, caller.user), Page[RequestRead]
+    )
 
 
 def _require_diagnostics(services: ServicesDep) -> None:
@@ -70,7 +83,7 @@ def diagnostics_sleep(
     db: Db,
     services: ServicesDep,
     body: DiagnosticsSleep = Depends(json_body(DiagnosticsSleep)),
-) -> dict:
+) -> RqId:
     """Queue a job that only sleeps and reports progress (admins; for testing the
     job machinery, enabled by ``diagnostics_enabled``)."""
     if not caller.is_admin:
@@ -83,13 +96,13 @@ def diagnostics_sleep(
         owner_id=caller.user.id,
         params=body.model_dump(),
     )
-    return RqId(rq_id=req.id).model_dump()
+    return RqId(rq_id=req.id)
 
 
 @router.get("/{rq_id:path}")
 def get_request(
     request: Request, rq_id: str, caller: CurrentCaller, db: Db, services: ServicesDep
-) -> dict:
+) -> RequestRead:
     req = rq.get_checking_lease(db, services, caller, rq_id.rstrip("/"))
     owner = caller.user if req.owner_id == caller.user.id else db.get(User, req.owner_id or 0)
     return request_read(request, req, owner)
@@ -98,7 +111,7 @@ def get_request(
 @router.post("/{rq_id:path}/cancel")
 def cancel_request(
     request: Request, rq_id: str, caller: CurrentCaller, db: Db, services: ServicesDep
-) -> dict:
+) -> RequestRead:
     """Queued: failed at once ("Canceled by the user"). Started: stopped at the job's
     next progress report. Finished or failed: 400."""
     retention = timedelta(hours=services.settings.request_retention_hours)

@@ -11,7 +11,10 @@ from annotask.api.body import read_json, validate
 from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
 from annotask.api.media import query_number, send
 from annotask.api.multipart import receive_multipart
+from annotask.api.openapi import DATA_MEDIA, DATA_QUERY, binary, body_doc
 from annotask.api.routing import CvatRouter
+from annotask.api.schemas.common import RqId
+from annotask.api.schemas.data import DataMetaPatch, DataMetaRead
 from annotask.api.upload_protocol import UploadCall, UploadRoutes, add_upload_routes
 from annotask.db.models import Task
 from annotask.domain import permissions
@@ -75,14 +78,17 @@ def _coerce_form(fields: list[tuple[str, str]]) -> dict:
 
 
 # Declared before the TUS chunk route, whose {file_id} would otherwise take "meta".
-@router.patch("/{task_id}/data/meta")
+@router.patch(
+    "/{task_id}/data/meta", response_model=DataMetaRead, openapi_extra=body_doc(DataMetaPatch)
+)
 async def patch_data_meta(
     task_id: int, request: Request, caller: CurrentCaller, services: ServicesDep
-) -> dict:
+) -> Response:
     raw = await read_json(request)
-    return await run_in_threadpool(
+    meta = await run_in_threadpool(
         commands.change_task_deleted_frames, services, caller.user, task_id, raw
     )
+    return JSONResponse(meta)  # as the domain made it: one row per frame, not validated again
 
 
 # The upload protocol; its TUS chunk route's {file_id} would take "meta" above.
@@ -99,6 +105,8 @@ add_upload_routes(
         finish=_finish,
         one_shot=_one_shot,
         status_code=202,
+        body=body_doc(DataParams, media_types=("multipart/form-data",)),
+        responses={202: {"model": RqId}},
     ),
 )
 
@@ -107,7 +115,12 @@ def _visible_task(db, caller, task_id: int) -> Task:
     return permissions.require_task_view(db, caller.user, db.get(Task, task_id))
 
 
-@router.get("/{task_id}/data/")
+@router.get(
+    "/{task_id}/data/",
+    response_model=None,
+    responses=binary(*DATA_MEDIA, description="A chunk, frame, preview or context images."),
+    openapi_extra=DATA_QUERY,
+)
 async def get_data(task_id: int, request: Request, services: ServicesDep) -> Response:
     """Chunks, frames, previews: authentication, permission and payload in one trip
     to a worker thread (the route annotators call most)."""
@@ -131,13 +144,13 @@ async def get_data(task_id: int, request: Request, services: ServicesDep) -> Res
     return await one_trip_waiting(request, work)
 
 
-@router.get("/{task_id}/data/meta")
-def get_data_meta(task_id: int, request: Request, caller: CurrentCaller, db: Db) -> dict:
+@router.get("/{task_id}/data/meta", response_model=DataMetaRead)
+def get_data_meta(task_id: int, request: Request, caller: CurrentCaller, db: Db) -> Response:
     task = _visible_task(db, caller, task_id)
-    return data_meta(db, task)
+    return JSONResponse(data_meta(db, task))  # one row per frame: not validated again
 
 
-@router.get("/{task_id}/preview")
+@router.get("/{task_id}/preview", response_model=None, responses=binary("image/*"))
 def get_preview(
     task_id: int, request: Request, caller: CurrentCaller, db: Db, services: ServicesDep
 ) -> Response:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    field_serializer,
+    model_serializer,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from annotask.api.urls import absolute
 from annotask.db.models import Storage, User
@@ -23,6 +31,69 @@ class ReadModel(BaseModel):
         if isinstance(value, datetime):
             return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return value
+
+
+class OmitWhenNone(ReadModel):
+    """A response whose ``OMIT_WHEN_NONE`` fields are left out, not sent as null, when
+    unset: the clients' models reject a null there. Done in the serializer, so it holds
+    however the model is written out (``model_dump`` or FastAPI's response model)."""
+
+    OMIT_WHEN_NONE: ClassVar[tuple[str, ...]] = ()
+
+    # No return annotation: pydantic would take it as the schema of the whole model.
+    @model_serializer(mode="wrap")
+    def _omit_nulls(self, handler: Any):
+        data = handler(self)
+        for key in self.OMIT_WHEN_NONE:
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema says what is sent: these fields are optional and never null."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for key in cls.OMIT_WHEN_NONE:
+            field = schema.get("properties", {}).get(key, {})
+            options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+            if len(options) == 1:
+                field.update(options[0])
+            elif options:
+                field["anyOf"] = options
+            field.pop("default", None)
+            if key in schema.get("required", []):
+                schema["required"].remove(key)
+        return schema
+
+
+T = TypeVar("T")
+
+
+class Page(ReadModel, Generic[T]):
+    """CVAT's paginated list (``Paginated<Model>List``, spec 0.7)."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        """CVAT's names: ``PaginatedTaskReadList`` (``PaginatedUserReadOrBasicUserList``)."""
+        names = [getattr(p, "__name__", None) or str(p) for p in get_args(params[0]) or params]
+        return f"Paginated{'Or'.join(names)}List"
+
+
+class Empty(ReadModel):
+    """An empty JSON object: the answer of a command with nothing to report."""
+
+
+class Detail(ReadModel):
+    """``{"detail": "..."}``: a message for the user."""
+
+    detail: str
 
 
 class WriteModel(LenientModel):

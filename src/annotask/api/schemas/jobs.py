@@ -67,7 +67,7 @@ class JobRead(ReadModel):
     replicas_count: int
 
 
-def job_read(request: Request, view: JobView) -> dict:
+def job_read(request: Request, view: JobView) -> JobRead:
     job, task, segment, data = view.job, view.task, view.segment, view.task.data
     return JobRead(
         url=absolute(request, f"/api/jobs/{job.id}"),
@@ -102,4 +102,4 @@ def job_read(request: Request, view: JobView) -> dict:
         assignee_updated_date=job.assignee_updated_date,
         parent_job_id=None,
         replicas_count=0,
-    ).model_dump(mode="json")
+    )

@@ -1,12 +1,12 @@
 """Label, Attribute and Sublabel as the clients deserialize them (spec 4.4).
 
-Write bodies are not modelled here: label lists are validated by
+Write bodies are modelled here for the schema only: label lists are validated by
 ``annotask.domain.labels``, which names every faulty field by its full path.
 """
 
 from __future__ import annotations
 
-from annotask.api.schemas.common import ReadModel
+from annotask.api.schemas.common import ReadModel, WriteModel
 from annotask.db.models import AttributeSpec, Label
 
 
@@ -53,7 +53,7 @@ def attribute_read(spec: AttributeSpec) -> AttributeRead:
     )
 
 
-def label_read(label: Label) -> dict:
+def label_read(label: Label) -> LabelRead:
     """A label with its attributes and, for skeletons, its points nested in ``sublabels``."""
     return LabelRead(
         id=label.id,
@@ -77,4 +77,36 @@ def label_read(label: Label) -> dict:
         parent_id=label.parent_id,
         task_id=label.task_id,
         project_id=label.project_id,
-    ).model_dump(mode="json")
+    )
+
+
+class AttributeWrite(WriteModel):
+    id: int | None = None
+    name: str
+    mutable: bool = False
+    input_type: str
+    default_value: str = ""
+    values: list[str] = []
+    deleted: bool = False
+
+
+class SublabelWrite(WriteModel):
+    id: int | None = None
+    name: str
+    color: str = ""
+    attributes: list[AttributeWrite] = []
+    type: str = "any"
+    has_parent: bool = True
+
+
+class LabelPatch(WriteModel):
+    """``PatchedLabelRequest``, for the schema: ``domain.labels`` validates the body."""
+
+    id: int | None = None
+    name: str = ""
+    color: str = ""
+    attributes: list[AttributeWrite] = []
+    deleted: bool = False
+    type: str = "any"
+    svg: str = ""
+    sublabels: list[SublabelWrite] = []

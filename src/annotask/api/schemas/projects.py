@@ -74,7 +74,7 @@ class ProjectRead(ReadModel):
     assignee_updated_date: datetime | None
 
 
-def project_read(request: Request, view: ProjectView) -> dict:
+def project_read(request: Request, view: ProjectView) -> ProjectRead:
     project = view.project
     return ProjectRead(
         url=absolute(request, f"/api/projects/{project.id}"),
@@ -99,4 +99,4 @@ def project_read(request: Request, view: ProjectView) -> dict:
         ),
         labels=Summary(url=absolute(request, "/api/labels", project_id=project.id)),
         assignee_updated_date=project.assignee_updated_date,
-    ).model_dump(mode="json")
+    )

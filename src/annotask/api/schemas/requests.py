@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import Request
 from pydantic import Field
 
-from annotask.api.schemas.common import ReadModel, WriteModel
+from annotask.api.schemas.common import OmitWhenNone, ReadModel, WriteModel
 from annotask.api.urls import absolute
 from annotask.db.models import BackgroundRequest, User
 
@@ -37,7 +37,10 @@ class RequestDataOperation(ReadModel):
     lightweight: bool | None = None
 
 
-class RequestRead(ReadModel):
+class RequestRead(OmitWhenNone):
+    # Omitted rather than null: the client rejects a null owner.
+    OMIT_WHEN_NONE = ("owner",)
+
     id: str
     status: Literal["queued", "started", "finished", "failed"]
     message: str
@@ -70,13 +73,13 @@ def result_url(request: Request, req: BackgroundRequest) -> str | None:
     return absolute(request, f"/api/{req.target}s/{target_id}/{subresource}/download", rq_id=req.id)
 
 
-def request_read(request: Request, req: BackgroundRequest, owner: User | None) -> dict:
+def request_read(request: Request, req: BackgroundRequest, owner: User | None) -> RequestRead:
     """The JSON of one request. ``owner`` is omitted rather than null (the client
     rejects a null owner); ``message`` is never null; progress stays in 0..1."""
     progress = req.progress
     if progress is not None:
         progress = min(1.0, max(0.0, progress))
-    model = RequestRead(
+    return RequestRead(
         id=req.id,
         status=req.status,  # type: ignore[arg-type]
         message=req.message or "",
@@ -99,10 +102,6 @@ def request_read(request: Request, req: BackgroundRequest, owner: User | None) -
         result_url=result_url(request, req),
         result_id=req.result_id if req.status == "finished" else None,
     )
-    body = model.model_dump(mode="json")
-    if body["owner"] is None:
-        del body["owner"]
-    return body
 
 
 class DiagnosticsSleep(WriteModel):

@@ -9,6 +9,7 @@ from fastapi import Request
 
 from annotask.api.schemas.common import (
     BasicUser,
+    OmitWhenNone,
     ReadModel,
     StorageRead,
     StorageWrite,
@@ -66,7 +67,19 @@ class JobsSummary(ReadModel):
     url: str
 
 
-class TaskRead(ReadModel):
+class CreationRequest(ReadModel):
+    """annotask's own: the latest data-creation request of a task."""
+
+    id: str
+    status: str
+    progress: float | None
+    message: str | None
+
+
+class TaskRead(OmitWhenNone):
+    # Left out (not null) before data exists: the client rejects a null there.
+    OMIT_WHEN_NONE = ("image_quality", "media_type")
+
     url: str
     id: int
     name: str
@@ -103,24 +116,21 @@ class TaskRead(ReadModel):
     validation_mode: str | None
     initial_replicas: int
     # annotask's own: the latest data-creation request (extra keys are harmless to clients).
-    creation_request: dict | None = None
+    creation_request: CreationRequest | None = None
 
 
-OMITTED_WHEN_NULL = ("image_quality", "media_type")
-
-
-def creation_summary(view: TaskView) -> dict | None:
+def creation_summary(view: TaskView) -> CreationRequest | None:
     """annotask's own field: how the latest data creation went, so a failed creation
     is visible (with its reason) while the CVAT fields keep their CVAT values."""
     req = view.creation
     if req is None:
         return None
-    return {"id": req.id, "status": req.status, "progress": req.progress, "message": req.message}
+    return CreationRequest(id=req.id, status=req.status, progress=req.progress, message=req.message)
 
 
-def task_read(request: Request, view: TaskView) -> dict:
+def task_read(request: Request, view: TaskView) -> TaskRead:
     task, data = view.task, view.task.data
-    read = TaskRead(
+    return TaskRead(
         url=absolute(request, f"/api/tasks/{task.id}"),
         id=task.id,
         name=task.name,
@@ -162,8 +172,3 @@ def task_read(request: Request, view: TaskView) -> dict:
         initial_replicas=0,
         creation_request=creation_summary(view),
     )
-    body = read.model_dump(mode="json")
-    for key in OMITTED_WHEN_NULL:
-        if body[key] is None:
-            del body[key]
-    return body

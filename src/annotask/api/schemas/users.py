@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import Request
 from pydantic import Field
 
-from annotask.api.schemas.common import BasicUser, ReadModel, WriteModel, basic_user
+from annotask.api.schemas.common import BasicUser, OmitWhenNone, ReadModel, WriteModel, basic_user
 from annotask.api.urls import absolute
 from annotask.db.models import AccessToken, User
 
@@ -61,7 +61,10 @@ class AccessTokenWrite(WriteModel):
     read_only: bool = False
 
 
-class AccessTokenRead(ReadModel):
+class AccessTokenRead(OmitWhenNone):
+    # The secret exists only in the create response.
+    OMIT_WHEN_NONE = ("value",)
+
     id: int
     name: str
     created_date: datetime
@@ -72,15 +75,11 @@ class AccessTokenRead(ReadModel):
     owner: BasicUser
     value: str | None = None
 
-    def model_dump(self, **kwargs):  # the secret exists only in the create response
-        data = super().model_dump(**kwargs)
-        if data.get("value") is None:
-            data.pop("value", None)
-        return data
 
-
-def access_token_read(request: Request, token: AccessToken, value: str | None = None) -> dict:
-    read = AccessTokenRead(
+def access_token_read(
+    request: Request, token: AccessToken, value: str | None = None
+) -> AccessTokenRead:
+    return AccessTokenRead(
         id=token.id,
         name=token.name,
         created_date=token.created_date,
@@ -91,4 +90,3 @@ def access_token_read(request: Request, token: AccessToken, value: str | None = 
         owner=basic_user(request, token.owner),
         value=value,
     )
-    return read.model_dump(mode="json")
