@@ -385,8 +385,10 @@ def test_streaming_a_large_object_holds_a_bounded_amount_of_memory(storage, how)
     finally:
         tracemalloc.stop()
     assert storage.size("mem/obj") == size
-    # S3's concurrent upload: the parts in flight (2 here) and the one being read in.
-    parts = 4 if how == "write-pieces" else 3
+    # S3's concurrent upload: the parts in flight (2 here), the ones queued for them (2)
+    # and the one being read in; on a loaded machine a sent part may still be held by
+    # its thread while the next is read. Still well under the whole 46 MiB object.
+    parts = 6 if how == "write-pieces" else 3
     assert peak < parts * 5 * MiB, f"{peak / MiB:.1f} MiB"
 
 
