@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask import media
-from annotask.annotations.model import AnnotationSet
+from annotask.annotations.model import AnnotationSet, Shape, Tag
 from annotask.annotations.schema import LabelSet
 from annotask.db.models import Frame, Job, Project, Task, User
 from annotask.domain.annotations import rows
@@ -124,7 +124,8 @@ def _shifted(data: AnnotationSet, offset: int) -> AnnotationSet:
     if not offset:
         return data
     shifted = data.copy()
-    for obj in (*shifted.tags, *shifted.shapes):
+    objects: list[Tag | Shape] = [*shifted.tags, *shifted.shapes]
+    for obj in objects:
         obj.frame += offset
         for element in getattr(obj, "elements", ()):
             element.frame += offset
@@ -145,6 +146,7 @@ class ExportPlan:
 
 def plan_export(db: Session, target: str, target_id: int, base_url: str) -> ExportPlan:
     """What a task, job or project export contains."""
+    task: Task | None
     if target == "job":
         job = db.get(Job, target_id)
         if job is None:
@@ -213,14 +215,14 @@ def _add_images(services: Services, db: Session, archive, part: ExportPart) -> N
     if not numbers:
         return
     keyframes = [media.Keyframe(n, p) for n, p in data.video.keyframes] or None
-    for index, frame in media.iter_frames(
+    for index, video_frame in media.iter_frames(
         str(root / data.video.path), min(numbers), max(numbers), frame_step(task), keyframes
     ):
         info = numbers.get(index)
         if info is None:
             continue
         with archive.open(f"images/{info.file_name}", "w") as out:
-            media.frame_to_image(frame).save(out, format="PNG")
+            media.frame_to_image(video_frame).save(out, format="PNG")
 
 
 def build_export(
