@@ -33,7 +33,7 @@ _LANE = "__annotask_lane__"
 
 
 class CvatRouter(APIRouter):
-    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         endpoint = one_thread_trip(endpoint)
         super().add_api_route(path, endpoint, **kwargs)
         twin = path[:-1] if path.endswith("/") else path + "/"

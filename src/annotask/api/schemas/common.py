@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, overload
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, field_serializer
@@ -38,6 +38,10 @@ class BasicUser(ReadModel):
     last_name: str
 
 
+@overload
+def basic_user(request: Request, user: User) -> BasicUser: ...
+@overload
+def basic_user(request: Request, user: User | None) -> BasicUser | None: ...
 def basic_user(request: Request, user: User | None) -> BasicUser | None:
     if user is None:
         return None
