@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotask import media
-from annotask.annotations.model import AnnotationSet, Shape, Tag
+from annotask.annotations.model import AnnotationSet
 from annotask.annotations.schema import LabelSet
 from annotask.db.models import Frame, Job, Project, Task, User
 from annotask.domain.annotations import rows
@@ -124,10 +124,11 @@ def _shifted(data: AnnotationSet, offset: int) -> AnnotationSet:
     if not offset:
         return data
     shifted = data.copy()
-    objects: list[Tag | Shape] = [*shifted.tags, *shifted.shapes]
-    for obj in objects:
+    for tag in shifted.tags:
+        tag.frame += offset
+    for obj in shifted.shapes:
         obj.frame += offset
-        for element in getattr(obj, "elements", ()):
+        for element in obj.elements:
             element.frame += offset
     for track in shifted.tracks:
         for t in (track, *track.elements):
