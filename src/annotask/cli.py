@@ -8,18 +8,20 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from annotask.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from annotask.worker.supervisor import EmbeddedWorker
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "workers", None):
@@ -69,7 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # line's overrides on, and let the first process's Services go.
         os.environ["ANNOTASK_DATA_DIR"] = str(settings.data_dir)
         services.close()
-        app: object = "annotask.app:create_app"
+        app: FastAPI | str = "annotask.app:create_app"
     else:
         app = create_app(services=services)
     try:
@@ -83,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             log_level=args.log_level,
             timeout_graceful_shutdown=5,
-            **({"http": sendfile.protocol()} if sendfile.protocol() else {}),
+            http=sendfile.protocol() or "auto",  # "auto": uvicorn's default
         )
     finally:
         if worker is not None:

@@ -155,7 +155,7 @@ def _merge_objects(
         target.extend(c for i, c in enumerate(frame_candidates) if i not in united)
 
 
-def _replace(objects: list, old: object, new: object) -> None:
+def _replace(objects: list[T], old: T, new: T) -> None:
     if new is not old:
         index = next(i for i, obj in enumerate(objects) if obj is old)
         objects[index] = new

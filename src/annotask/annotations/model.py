@@ -14,7 +14,7 @@ import copy
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 SHAPE_TYPES = (
     "rectangle",
@@ -28,6 +28,8 @@ SHAPE_TYPES = (
 )
 SOURCES = ("manual", "auto", "semi-auto", "file", "consensus")
 ATTRIBUTE_VALUE_MAX = 4096
+
+_T = TypeVar("_T")
 
 
 class AnnotationError(ValueError):
@@ -245,14 +247,23 @@ class _Reader:
 
     # scalars
 
-    def integer(self, obj: Mapping, key: str, path: str, default: Any = _MISSING, **kw) -> Any:
+    def integer(
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        path: str,
+        default: Any = _MISSING,
+        *,
+        nullable: bool = False,
+        minimum: int | None = None,
+    ) -> Any:
         value = obj.get(key, _MISSING)
         if value is _MISSING:
             if default is _MISSING:
                 self.fail(_join(path, key), REQUIRED)
                 return 0
             return default
-        if value is None and kw.get("nullable"):
+        if value is None and nullable:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
@@ -260,12 +271,11 @@ class _Reader:
             else:
                 self.fail(_join(path, key), "A valid integer is required.")
                 return 0
-        minimum = kw.get("minimum")
         if minimum is not None and value < minimum:
             self.fail(_join(path, key), f"Ensure this value is greater than or equal to {minimum}.")
         return value
 
-    def number(self, obj: Mapping, key: str, path: str, default: float) -> float:
+    def number(self, obj: Mapping[str, Any], key: str, path: str, default: float) -> float:
         value = obj.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(_join(path, key), "A valid number is required.")
@@ -275,31 +285,31 @@ class _Reader:
             return default
         return float(value)
 
-    def boolean(self, obj: Mapping, key: str, path: str) -> bool:
+    def boolean(self, obj: Mapping[str, Any], key: str, path: str) -> bool:
         value = obj.get(key, False)
         if not isinstance(value, bool):
             self.fail(_join(path, key), "Must be a valid boolean.")
             return False
         return value
 
-    def string(self, obj: Mapping, key: str, path: str, default: str) -> str:
+    def string(self, obj: Mapping[str, Any], key: str, path: str, default: str) -> str:
         value = obj.get(key, default)
         if not isinstance(value, str):
             self.fail(_join(path, key), "Not a valid string.")
             return default
         return value
 
-    def shape_type(self, obj: Mapping, path: str) -> str:
+    def shape_type(self, obj: Mapping[str, Any], path: str) -> str:
         value = obj.get("type", _MISSING)
         if value is _MISSING:
             self.fail(f"{path}.type", REQUIRED)
             return "rectangle"
-        if value not in SHAPE_TYPES:
+        if not isinstance(value, str) or value not in SHAPE_TYPES:
             self.fail(f"{path}.type", f'"{value}" is not a valid choice.')
             return "rectangle"
         return value
 
-    def points(self, obj: Mapping, path: str) -> list[float]:
+    def points(self, obj: Mapping[str, Any], path: str) -> list[float]:
         value = obj.get("points", [])
         if not isinstance(value, list):
             self.fail(f"{path}.points", "Expected a list of numbers.")
@@ -312,7 +322,7 @@ class _Reader:
             result.append(float(point))
         return result
 
-    def attributes(self, obj: Mapping, path: str) -> list[Attribute]:
+    def attributes(self, obj: Mapping[str, Any], path: str) -> list[Attribute]:
         items = self.items(obj, "attributes", path, required=False)
         result = []
         for i, item in items:
@@ -328,7 +338,9 @@ class _Reader:
             result.append(Attribute(spec_id, raw if isinstance(raw, str) else str(raw)))
         return result
 
-    def items(self, obj: Mapping, key: str, path: str, required: bool) -> list[tuple[int, Mapping]]:
+    def items(
+        self, obj: Mapping[str, Any], key: str, path: str, required: bool
+    ) -> list[tuple[int, Mapping[str, Any]]]:
         value = obj.get(key, _MISSING)
         if value is _MISSING:
             if required:
@@ -348,7 +360,7 @@ class _Reader:
 
     # objects
 
-    def _common(self, obj: Mapping, path: str) -> dict[str, Any]:
+    def _common(self, obj: Mapping[str, Any], path: str) -> dict[str, Any]:
         return {
             "id": self.integer(obj, "id", path, None, nullable=True),
             "group": self.integer(obj, "group", path, 0, nullable=True, minimum=0),
@@ -356,14 +368,14 @@ class _Reader:
             "attributes": self.attributes(obj, path),
         }
 
-    def tag(self, obj: Mapping, path: str) -> Tag:
+    def tag(self, obj: Mapping[str, Any], path: str) -> Tag:
         return Tag(
             label_id=self.integer(obj, "label_id", path, minimum=0),
             frame=self.integer(obj, "frame", path, minimum=0),
             **self._common(obj, path),
         )
 
-    def _geometry(self, obj: Mapping, path: str) -> dict[str, Any]:
+    def _geometry(self, obj: Mapping[str, Any], path: str) -> dict[str, Any]:
         return {
             "type": self.shape_type(obj, path),
             "frame": self.integer(obj, "frame", path, minimum=0),
@@ -374,7 +386,7 @@ class _Reader:
             "rotation": self.number(obj, "rotation", path, 0.0),
         }
 
-    def shape(self, obj: Mapping, path: str, nested: bool = False) -> Shape:
+    def shape(self, obj: Mapping[str, Any], path: str, nested: bool = False) -> Shape:
         shape = Shape(
             label_id=self.integer(obj, "label_id", path, minimum=0),
             score=self.number(obj, "score", path, 1.0),
@@ -385,14 +397,14 @@ class _Reader:
             shape.elements = self._list(obj, "elements", path, self.shape, nested=True)
         return shape
 
-    def tracked_shape(self, obj: Mapping, path: str) -> TrackedShape:
+    def tracked_shape(self, obj: Mapping[str, Any], path: str) -> TrackedShape:
         return TrackedShape(
             id=self.integer(obj, "id", path, None, nullable=True),
             attributes=self.attributes(obj, path),
             **self._geometry(obj, path),
         )
 
-    def track(self, obj: Mapping, path: str, nested: bool = False) -> Track:
+    def track(self, obj: Mapping[str, Any], path: str, nested: bool = False) -> Track:
         track = Track(
             label_id=self.integer(obj, "label_id", path, minimum=0),
             frame=self.integer(obj, "frame", path, minimum=0),
@@ -404,8 +416,14 @@ class _Reader:
         return track
 
     def _list(
-        self, obj: Mapping, key: str, path: str, read: Callable, required: bool = False, **kw
-    ) -> list:
+        self,
+        obj: Mapping[str, Any],
+        key: str,
+        path: str,
+        read: Callable[..., _T],
+        required: bool = False,
+        **kw: Any,
+    ) -> list[_T]:
         where = _join(path, key)
         return [
             read(item, f"{where}[{i}]", **kw)

@@ -160,7 +160,9 @@ class _Checker:
 
     # common parts
 
-    def label(self, label_id: int, kind: str, path: str, parent: LabelSpec | None = None):
+    def label(
+        self, label_id: int, kind: str, path: str, parent: LabelSpec | None = None
+    ) -> LabelSpec | None:
         label = self.labels.get(label_id)
         where = f"{path}.label_id"
         if label is None:
@@ -326,6 +328,7 @@ def drop_invalid_attribute_values(data: AnnotationSet, labels: LabelSet) -> list
         seen: set[int] = set()
         for attr in attributes:
             spec = label.attribute(attr.spec_id)
+            problem: str | None
             if spec is None:
                 problem = f"attribute {attr.spec_id} is not an attribute of the label"
             elif attr.spec_id in seen:
@@ -357,6 +360,6 @@ def drop_invalid_attribute_values(data: AnnotationSet, labels: LabelSet) -> list
         tag.attributes = clean(tag.attributes, tag.label_id, None)
     for obj in data.shapes:
         shape(obj)
-    for obj in data.tracks:
-        track(obj)
+    for one_track in data.tracks:
+        track(one_track)
     return dropped

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +26,7 @@ _STATUS_DETAIL = {
 }
 
 
-def validation_body(errors: list[dict]) -> dict[str, list[str]]:
+def validation_body(errors: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     """Turn Pydantic/FastAPI error entries into ``{"field": ["message"]}``."""
     body: dict[str, list[str]] = {}
     for error in errors:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -22,6 +23,9 @@ from annotask.domain.errors import ValidationFailed
 from annotask.domain.uploads import StagingArea
 from annotask.security.errors import UnsafeInput
 from annotask.security.json_input import check_text
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -66,7 +70,7 @@ class _PartWriter:
         self._text: bytearray | None = None
         self._text_total = 0
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda data, start, end: self._add("_header_field", data[start:end]),
@@ -91,7 +95,10 @@ class _PartWriter:
         disposition = _decode_header(dict(self._headers).get(b"content-disposition", b""))
         message = Message()
         message["content-disposition"] = disposition
-        self._name = message.get_param("name", header="content-disposition") or ""
+        name = message.get_param("name", header="content-disposition")
+        if isinstance(name, tuple):  # an RFC 2231 name*= parameter
+            name = collapse_rfc2231_value(name)
+        self._name = name or ""
         filename = message.get_filename()
         if filename is not None:
             self._path = self.staging.new_file(filename)

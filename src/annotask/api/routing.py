@@ -34,7 +34,7 @@ _LANE = "__annotask_lane__"
 
 
 class CvatRouter(APIRouter):
-    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         kwargs["openapi_extra"] = with_body_doc(endpoint, kwargs.get("openapi_extra"))
         endpoint = one_thread_trip(endpoint)
         super().add_api_route(path, endpoint, **kwargs)

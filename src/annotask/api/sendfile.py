@@ -94,7 +94,7 @@ def _copy(socket_fd: int, file_fd: int, offset: int, count: int) -> None:
 
 if HttpToolsProtocol is not None:
 
-    class SendfileProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+    class SendfileProtocol(HttpToolsProtocol):
         """uvicorn's httptools protocol, plus the :data:`SENDFILE` extension and a
         deadline for the request line and headers (see the module's description)."""
 
@@ -106,7 +106,7 @@ if HttpToolsProtocol is not None:
         def _start_asgi_task(self, cycle: Any, app: Any) -> None:
             super()._start_asgi_task(cycle, _with_sendfile(cycle, app))
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm_header_deadline()
 

@@ -35,7 +35,8 @@ class RedisChunkCache:
 
     def open(self, key: str) -> BinaryIO | None:
         value = self._redis.get(self._prefix + key)
-        return None if value is None else io.BytesIO(value)
+        # None when not cached; never str, as the client does not decode responses.
+        return io.BytesIO(value) if isinstance(value, bytes) else None
 
     def set(self, key: str, value: bytes) -> None:
         self._redis.set(self._prefix + key, value, ex=DEFAULT_TTL_SECONDS)

@@ -4,8 +4,9 @@ Alembic migrations identical on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -25,6 +26,17 @@ SQLITE_AUTOINCREMENT = {"sqlite_autoincrement": True}
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    ``Session.execute`` is typed as returning the general ``Result``, which has no
+    ``rowcount``; a DML statement's result is always a ``CursorResult``.
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError("rowcount() needs the result of an UPDATE or DELETE")
+    return result.rowcount
 
 
 class UTCDateTime(TypeDecorator[datetime]):

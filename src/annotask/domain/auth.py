@@ -405,10 +405,10 @@ def _authenticate(
             raise PermissionDenied("This access token is read-only.")
         return Authenticated(user, "bearer", access_token=token)
     if scheme == "token" and secret:
-        user = token_user(db, secret)
-        if user is None:
+        token_owner = token_user(db, secret)
+        if token_owner is None:
             raise NotAuthenticated("Invalid token.")
-        return Authenticated(user, "token")
+        return Authenticated(token_owner, "token")
     if scheme == "basic" and secret:
         try:
             name, _, password = base64.b64decode(secret).decode().partition(":")

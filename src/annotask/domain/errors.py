@@ -7,6 +7,7 @@ in the UI, so they name the field or object at fault.
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 
 
 class DomainError(Exception):
@@ -25,7 +26,7 @@ class ValidationFailed(DomainError):
 
     status_code = 400
 
-    def __init__(self, errors: dict[str, list[str] | str] | str) -> None:
+    def __init__(self, errors: Mapping[str, list[str] | str] | str) -> None:
         if isinstance(errors, str):
             errors = {"non_field_errors": [errors]}
         self.errors = {k: [v] if isinstance(v, str) else list(v) for k, v in errors.items()}

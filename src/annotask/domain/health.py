@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from annotask.db.base import utcnow
+from annotask.db.base import rowcount, utcnow
 from annotask.db.models import WorkerHeartbeat
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def record_worker_seen(sessions: sessionmaker[Session], worker_id: str) -> None:
             .where(WorkerHeartbeat.worker_id == worker_id)
             .values(seen_at=now)
         )
-        if not session.execute(stmt).rowcount:
+        if not rowcount(session.execute(stmt)):
             session.add(WorkerHeartbeat(worker_id=worker_id, seen_at=now))
 
 

@@ -22,6 +22,7 @@ import logging
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
+from annotask.db.base import rowcount
 from annotask.db.models import BackgroundRequest, PendingCreation, Project, Task
 from annotask.domain import projects as project_rules
 from annotask.domain import tasks as task_rules
@@ -84,7 +85,7 @@ def abandon(services: Services, attempt: Attempt, object_type: str, object_id: i
             PendingCreation.object_type == object_type,
             PendingCreation.object_id == object_id,
         )
-        if db.execute(record).rowcount:
+        if rowcount(db.execute(record)):
             _delete_object(db, services, object_type, object_id)
 
 
@@ -118,7 +119,7 @@ def reap_orphans(services: Services, limit: int = 100) -> list[tuple[str, int]]:
     removed: list[tuple[str, int]] = []
     for record_id, object_type, object_id in orphans:
         with services.sessions() as db, db.begin():
-            if db.execute(delete(PendingCreation).where(PendingCreation.id == record_id)).rowcount:
+            if rowcount(db.execute(delete(PendingCreation).where(PendingCreation.id == record_id))):
                 _delete_object(db, services, object_type, object_id)
         removed.append((object_type, object_id))
         log.warning(

@@ -54,6 +54,7 @@ def project_summaries(db: Session, project_ids: list[int]) -> dict[int, ProjectS
         .order_by(Task.id)
     )
     for project_id, subset, dimension, data_id in rows:
+        assert project_id is not None  # selected by project_id
         summary = summaries[project_id]
         summary.task_count += 1
         if subset and subset not in summary.subsets:

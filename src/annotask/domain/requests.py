@@ -38,12 +38,12 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import Select, delete, or_, select, true, update
+from sqlalchemy import Select, Table, delete, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from annotask.db.base import utcnow
+from annotask.db.base import rowcount, utcnow
 from annotask.db.models import BackgroundRequest
 from annotask.domain.errors import DomainError, NotFound
 from annotask.domain.health import describe
@@ -60,7 +60,7 @@ CANCELED_MESSAGE = "Canceled by the user"
 NOT_FOUND_MESSAGE = "There is no request with specified id"
 DEFAULT_RETENTION = timedelta(hours=24)
 MAX_MESSAGE_CHARS = 4000
-_TABLE = BackgroundRequest.__table__
+_TABLE = cast(Table, BackgroundRequest.__table__)
 
 
 # ---- errors and small value types -------------------------------------------------
@@ -272,7 +272,7 @@ def fail_unsent(
         )
     )
     with sessions() as session, session.begin():
-        return session.execute(stmt).rowcount == 1
+        return rowcount(session.execute(stmt)) == 1
 
 
 def claim_attempt(
@@ -377,7 +377,7 @@ def finish(
             result_filename=result_filename,
         )
     )
-    return session.execute(stmt).rowcount == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 def fail(
@@ -394,7 +394,7 @@ def fail(
     }
     if progress is not None and (clamped := _clamp(progress)) is not None:
         values["progress"] = clamped
-    return session.execute(update(_TABLE).where(*_owned(attempt)).values(**values)).rowcount == 1
+    return rowcount(session.execute(update(_TABLE).where(*_owned(attempt)).values(**values))) == 1
 
 
 def release(session: Session, attempt: Attempt, *, requeue_after: timedelta) -> bool:
@@ -414,7 +414,7 @@ def release(session: Session, attempt: Attempt, *, requeue_after: timedelta) -> 
             message="The worker running this request was stopped; it is queued to run again",
         )
     )
-    return session.execute(stmt).rowcount == 1
+    return rowcount(session.execute(stmt)) == 1
 
 
 # ---- progress reporting (the heartbeat thread is in annotask.worker.runner) -----
@@ -631,7 +631,7 @@ def reap_expired(
                     f"it is queued to run again (attempt {attempts + 1} of {total})",
                 }
                 target = report.requeued
-            if session.execute(update(_TABLE).where(*still_expired).values(**values)).rowcount:
+            if rowcount(session.execute(update(_TABLE).where(*still_expired).values(**values))):
                 target.append(request_id)
 
         resend_due = or_(
@@ -651,7 +651,7 @@ def reap_expired(
                 .where(_TABLE.c.id == request_id, _TABLE.c.status == "queued", resend_due)
                 .values(lease_expires_at=next_due)
             )
-            if session.execute(stmt).rowcount:
+            if rowcount(session.execute(stmt)):
                 report.resent.append(request_id)
     for request_id in (*report.requeued, *report.resent):
         try:
@@ -683,7 +683,7 @@ def purge_expired(
         ),
     )
     with sessions() as session, session.begin():
-        return session.execute(stmt).rowcount or 0
+        return rowcount(session.execute(stmt)) or 0
 
 
 # ---- what users do: read, list, cancel --------------------------------------------
@@ -813,7 +813,7 @@ def cancel(
                 cancel_requested=True,
             )
         )
-        if not session.execute(stmt).rowcount:
+        if not rowcount(session.execute(stmt)):
             session.refresh(row)  # claimed meanwhile: cancel it as a started one
     if row.status == "started":
         session.execute(

@@ -342,7 +342,7 @@ class UploadTarget:
     or the user for restores) and the user sending it."""
 
     purpose: str
-    target_id: int | None
+    target_id: int
     owner_id: int
 
 

@@ -49,7 +49,7 @@ def _runs(flat: np.ndarray) -> list[int]:
     if flat.size == 0:
         return []
     edges = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate(([0], edges, [flat.size]))).tolist()
+    runs: list[int] = np.diff(np.concatenate(([0], edges, [flat.size]))).tolist()
     return ([0] + runs) if flat[0] else runs
 
 
@@ -107,7 +107,9 @@ def encode_compressed_counts(counts: Sequence[int]) -> str:
     return "".join(out)
 
 
-def mask_to_coco(points: Sequence[float], width: int, height: int) -> tuple[dict, list, int]:
+def mask_to_coco(
+    points: Sequence[float], width: int, height: int
+) -> tuple[dict[str, Any], list[float], int]:
     """CVAT mask points (row-major RLE over its box + box) to COCO RLE, bbox and area."""
     left, top, right, bottom = (int(v) for v in points[-4:])
     box_w, box_h = right - left + 1, bottom - top + 1
@@ -123,7 +125,7 @@ def mask_to_coco(points: Sequence[float], width: int, height: int) -> tuple[dict
     return rle, [left, top, box_w, box_h], area
 
 
-def coco_to_mask(segmentation: dict) -> list[float] | None:
+def coco_to_mask(segmentation: dict[str, Any]) -> list[float] | None:
     """COCO RLE to CVAT mask points, cropped to the mask's box; None for an empty mask."""
     try:
         height, width = (int(v) for v in segmentation["size"])
@@ -176,31 +178,35 @@ def _frame_objects(
 ) -> Iterator[tuple[int, int, Shape | TrackedShape, list[Attribute], dict[str, Any]]]:
     """(frame, label id, shape, attributes, extra attributes) for every exportable object."""
     last = max(frames, default=-1)
-    per_frame: dict[int, list[tuple]] = {}
+    per_frame: dict[
+        int, list[tuple[int, Shape | TrackedShape, list[Attribute], dict[str, Any]]]
+    ] = {}
     for shape in data.shapes:
         if shape.frame in frames and shape.type in EXPORTED_TYPES:
             per_frame.setdefault(shape.frame, []).append(
                 (shape.label_id, shape, shape.attributes, {})
             )
     for index, track in enumerate(data.tracks):
-        for shape in interpolate_track(track, last, frames=set(frames)):
-            if shape.outside or shape.type not in EXPORTED_TYPES:
+        for tracked in interpolate_track(track, last, frames=set(frames)):
+            if tracked.outside or tracked.type not in EXPORTED_TYPES:
                 continue
-            extra = {"track_id": index, "keyframe": shape.keyframe}
-            attrs = list(shape.attributes) + list(track.attributes)
-            per_frame.setdefault(shape.frame, []).append((track.label_id, shape, attrs, extra))
+            extra: dict[str, Any] = {"track_id": index, "keyframe": tracked.keyframe}
+            attrs = list(tracked.attributes) + list(track.attributes)
+            per_frame.setdefault(tracked.frame, []).append((track.label_id, tracked, attrs, extra))
     for frame in sorted(per_frame):
-        for label_id, shape, attrs, extra in sorted(per_frame[frame], key=lambda o: o[1].z_order):
-            yield frame, label_id, shape, attrs, extra
+        for label_id, obj, attrs, extra in sorted(per_frame[frame], key=lambda o: o[1].z_order):
+            yield frame, label_id, obj, attrs, extra
 
 
-def export_coco(data: AnnotationSet, labels: LabelSet, frames: Sequence[FrameInfo]) -> dict:
+def export_coco(
+    data: AnnotationSet, labels: LabelSet, frames: Sequence[FrameInfo]
+) -> dict[str, Any]:
     """The COCO instances document for ``data``."""
     ordered = sorted(frames, key=lambda f: f.number)
     by_number = {f.number: f for f in ordered}
     image_ids = {f.number: i + 1 for i, f in enumerate(ordered)}
     category_ids = {label.id: i + 1 for i, label in enumerate(labels)}
-    annotations = []
+    annotations: list[dict[str, Any]] = []
     for frame, label_id, shape, attrs, extra in _frame_objects(data, by_number):
         label = labels.top_level(label_id)
         if label is None:
@@ -338,7 +344,13 @@ class _CocoLoader:
                         "that is not a number."
                     )
 
-    def annotation(self, ann: dict, categories: dict, images: dict, frames: dict) -> None:
+    def annotation(
+        self,
+        ann: dict[Any, Any],
+        categories: dict[Any, Any],
+        images: dict[Any, dict[Any, Any]],
+        frames: dict[Any, int | None],
+    ) -> None:
         name = categories.get(ann.get("category_id"))
         label = self.labels.named(str(name)) if name is not None else None
         if label is None:
@@ -353,7 +365,7 @@ class _CocoLoader:
             self.errors.append(f"Could not match item id: '{file_name}' with any task frame.")
             return
         raw_attributes = ann.get("attributes") or {}
-        common = {
+        common: dict[str, Any] = {
             "frame": frame,
             "label_id": label.id,
             "source": self.source,

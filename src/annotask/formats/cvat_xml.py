@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import IO
 from xml.etree.ElementTree import Element
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 from annotask.annotations.interpolation import interpolate_track
 from annotask.annotations.model import (
@@ -277,7 +278,7 @@ class XmlWriter:
 
     def start_document(self) -> None:
         self._xml.startDocument()
-        self._xml.startElement("annotations", {})
+        self._xml.startElement("annotations", AttributesImpl({}))
         self._level = 1
         self.leaf("version", VERSION)
 
@@ -291,7 +292,7 @@ class XmlWriter:
 
     def open(self, tag: str, attrs: dict[str, str]) -> None:
         self._indent()
-        self._xml.startElement(tag, attrs)
+        self._xml.startElement(tag, AttributesImpl(attrs))
         self._level += 1
 
     def close(self, tag: str) -> None:
@@ -301,7 +302,7 @@ class XmlWriter:
 
     def leaf(self, tag: str, text: str, attrs: dict[str, str] | None = None) -> None:
         self._indent()
-        self._xml.startElement(tag, attrs or {})
+        self._xml.startElement(tag, AttributesImpl(attrs or {}))
         self._xml.characters(text)
         self._xml.endElement(tag)
 
@@ -526,8 +527,8 @@ def dump_cvat_images(
         if index.included(shape.frame):
             shapes.setdefault(shape.frame, []).append(_shape_out(shape, names, index))
     for track in data.tracks:
-        for number, shape in _image_track_shapes(track, names, index):
-            shapes.setdefault(number, []).append(shape)
+        for number, tracked in _image_track_shapes(track, names, index):
+            shapes.setdefault(number, []).append(tracked)
     tags: dict[int, list[Tag]] = {}
     for tag in data.tags:
         if index.included(tag.frame):
@@ -546,8 +547,8 @@ def dump_cvat_images(
                 "height": str(frame.height),
             },
         )
-        for shape in sorted(shapes.get(frame.number, ()), key=lambda s: s.z_order):
-            _write_image_shape(writer, shape)
+        for out_shape in sorted(shapes.get(frame.number, ()), key=lambda s: s.z_order):
+            _write_image_shape(writer, out_shape)
         for tag in tags.get(frame.number, ()):
             attrs = {"label": names.label(tag.label_id), "source": tag.source}
             if tag.group:
@@ -665,8 +666,8 @@ def dump_cvat_video(
         out_shape.outside = False
         track_shapes = _shape_as_track(out_shape, index.step, meta.stop_frame)
         elements = {}
-        for element in out_shape.elements:
-            for part in _shape_as_track(element, index.step, meta.stop_frame):
+        for out_element in out_shape.elements:
+            for part in _shape_as_track(out_element, index.step, meta.stop_frame):
                 elements.setdefault(part.frame, []).append(part)
         _write_track(
             writer, counter, out_shape.label, shape.source, out_shape.group, track_shapes, elements
@@ -749,7 +750,7 @@ class _Pending:
     label: LabelSpec | None
     attributes: list[tuple[str, str]] = field(default_factory=list)
     points: list[float] = field(default_factory=list)
-    elements: list = field(default_factory=list)
+    elements: list[Shape | None] = field(default_factory=list)
     frame: int | None = None
 
 

@@ -67,17 +67,33 @@ class Format:
         }
 
 
-def _load_cvat(source, labels, frames, *, start_frame=0, frame_step=1, **_):
+def _load_cvat(
+    source: IO[bytes],
+    labels: LabelSet,
+    frames: Sequence[FrameInfo],
+    *,
+    start_frame: int = 0,
+    frame_step: int = 1,
+    **_: Any,
+) -> AnnotationSet:
     return cvat_xml.load_cvat(
         source, labels, frames, start_frame=start_frame, frame_step=frame_step
     )
 
 
-def _load_coco(source, labels, frames, **_):
+def _load_coco(
+    source: IO[bytes], labels: LabelSet, frames: Sequence[FrameInfo], **_: Any
+) -> AnnotationSet:
     return coco.load_coco(source, labels, frames)
 
 
-def _dump_coco(out, data, labels, frames, meta):
+def _dump_coco(
+    out: IO[bytes],
+    data: AnnotationSet,
+    labels: LabelSet,
+    frames: Sequence[FrameInfo],
+    meta: DumpMeta,
+) -> None:
     coco.dump_coco(out, data, labels, frames)
 
 

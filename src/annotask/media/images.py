@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -173,6 +174,7 @@ def probe_image(source: ImageSource, *, max_pixels: int | None = None) -> ImageI
         raise _fail(source, exc) from exc
 
 
+_read_headers: Callable[[list[str]], list[tuple[int, int, int] | None]] | None
 try:
     from ._jpeg_headers import read_headers as _read_headers
 except ImportError:  # pragma: no cover - depends on how the package was built

@@ -10,7 +10,7 @@ files are re-encoded instead).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -45,13 +45,14 @@ def ijg_table(std: np.ndarray, quality: int) -> np.ndarray:
     """The quantization table libjpeg's ``jpeg_set_quality`` derives for ``quality``."""
     quality = min(max(quality, 1), 100)
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return np.clip((std * scale + 50) // 100, 1, 255)
+    table: np.ndarray = np.clip((std * scale + 50) // 100, 1, 255)
+    return table
 
 
 # Rows: quality 1..100; columns: the 64 luminance then the 64 chrominance entries.
 _QUALITIES = np.arange(1, 101)
-_LUMA_BY_QUALITY = np.stack([ijg_table(_STD_LUMINANCE, q) for q in _QUALITIES])
-_CHROMA_BY_QUALITY = np.stack([ijg_table(_STD_CHROMINANCE, q) for q in _QUALITIES])
+_LUMA_BY_QUALITY = np.stack([ijg_table(_STD_LUMINANCE, int(q)) for q in _QUALITIES])
+_CHROMA_BY_QUALITY = np.stack([ijg_table(_STD_CHROMINANCE, int(q)) for q in _QUALITIES])
 
 
 def estimate_quality(tables: Mapping[int, Sequence[int]]) -> int | None:
@@ -127,7 +128,7 @@ def _exif_orientation(tiff: bytes) -> int:
     """Orientation (tag 0x0112) of IFD0 in a TIFF-structured EXIF block; 1 if absent."""
     if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
         return 1
-    order = "little" if tiff[:2] == b"II" else "big"
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
     offset = int.from_bytes(tiff[4:8], order)
     if offset + 2 > len(tiff):
         return 1

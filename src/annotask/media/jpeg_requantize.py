@@ -14,8 +14,11 @@ the pixel path, which gives equivalent chunks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .images import ImageInfo
 
+_requantize: Callable[[bytes, int], bytes] | None
 try:
     from ._jpeg_requantize import requantize as _requantize
 except ImportError:  # pragma: no cover - depends on how the package was built

@@ -200,7 +200,9 @@ def classify_media(paths: Iterable[str]) -> MediaSelection:
         raise MediaError("No media data found")
     if counts[MediaKind.POINT_CLOUD]:
         files = tuple(by_kind[MediaKind.POINT_CLOUD])
-        related = match_point_cloud_context(files, by_kind[MediaKind.IMAGE] + context)
+        related: dict[str, tuple[str, ...]] = match_point_cloud_context(
+            files, by_kind[MediaKind.IMAGE] + context
+        )
         return MediaSelection(MediaKind.POINT_CLOUD, files, manifest, related, tuple(skipped))
     kind = next(k for k, n in counts.items() if n)
     if manifest is not None and kind == MediaKind.PDF:
@@ -209,7 +211,7 @@ def classify_media(paths: Iterable[str]) -> MediaSelection:
         )
 
     files = tuple(by_kind[kind])
-    related: dict[str, tuple[str, ...]] = {}
+    related = {}
     if kind == MediaKind.IMAGE:
         related = _match_related_images(files, context, skipped)
     else:
@@ -272,11 +274,11 @@ def match_point_cloud_context(
     related: dict[str, list[str]] = {}
     unknown: list[str] = []
     for image in images:
-        scene = _scene_of_context_image(image, by_stem)
-        if scene is None:
+        owner = _scene_of_context_image(image, by_stem)
+        if owner is None:
             unknown.append(image)
         else:
-            related.setdefault(scene, []).append(image)
+            related.setdefault(owner, []).append(image)
     if unknown:
         raise MediaError(
             "Combined media types are not supported, found: images, 3d point clouds. "

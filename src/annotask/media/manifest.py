@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from ._io import atomic_path
 from .errors import MediaError, display_name
@@ -213,7 +213,7 @@ class _Lines:
         raise self.error(f"the {what} line is missing")
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

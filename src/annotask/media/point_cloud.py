@@ -245,7 +245,7 @@ def convert_kitti_bin(source: str | os.PathLike[str], out: Output) -> int:
                 )
             points = size // KITTI_RECORD_BYTES
             buffer = np.empty(_CONVERT_BLOCK_RECORDS * KITTI_RECORD_BYTES, np.uint8)
-            view = memoryview(buffer)
+            view = buffer.data
             written = 0
             with open_output(out) as dst:
                 dst.write(kitti_pcd_header(points))
@@ -266,7 +266,7 @@ def convert_kitti_bin(source: str | os.PathLike[str], out: Output) -> int:
     return points
 
 
-def _read_exactly(src: BinaryIO, view: memoryview, count: int) -> int:
+def _read_exactly(src: io.BufferedIOBase, view: memoryview, count: int) -> int:
     done = 0
     while done < count:
         got = src.readinto(view[done:count])

@@ -188,9 +188,10 @@ def _number_packets(
     Without usable timestamps (missing or repeated pts) key frames cannot be sought
     to, so none are returned and readers decode from the start.
     """
-    if any(ts is None for ts in timestamps) or len(set(timestamps)) != len(timestamps):
+    known = [ts for ts in timestamps if ts is not None]
+    if len(known) != len(timestamps) or len(set(known)) != len(known):
         return len(timestamps), []
-    order = sorted(zip(timestamps, key_flags, strict=True))  # presentation order
+    order = sorted(zip(known, key_flags, strict=True))  # presentation order
     if first_pts is not None:
         # Frames before the first one the decoder outputs never get a number.
         order = [item for item in order if item[0] >= first_pts]

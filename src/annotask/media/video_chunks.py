@@ -87,13 +87,17 @@ def _to_video_frame(frame: VideoFrameLike) -> av.VideoFrame:
             return av.VideoFrame.from_ndarray(frame_to_ndarray(frame), format="rgb24")
         return frame
     if isinstance(frame, Image.Image):
-        return av.VideoFrame.from_image(frame.convert("RGB"))
+        # PyAV's stub leaves from_image unannotated; it returns a VideoFrame.
+        converted: av.VideoFrame = av.VideoFrame.from_image(  # type: ignore[no-untyped-call]
+            frame.convert("RGB")
+        )
+        return converted
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(frame, dtype=np.uint8), format="rgb24")
 
 
-def _encoder_options(encoder: str, crf: int, compressed: bool) -> dict[str, str]:
+def _encoder_options(encoder: str, crf: int, compressed: bool) -> dict[str, object]:
     if encoder == "libx264":
-        options = {"crf": str(crf), "preset": "veryfast", "profile": "baseline"}
+        options: dict[str, object] = {"crf": str(crf), "preset": "veryfast", "profile": "baseline"}
         if compressed:
             options["x264-params"] = "no-deblock=1"
         return options
@@ -118,6 +122,8 @@ def _add_stream(
         )
     crf = quality_to_crf(quality)
     stream = container.add_stream(encoder, rate=fps)
+    if not isinstance(stream, av.VideoStream):
+        raise MediaError(f"{encoder} is not a video encoder")
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     context = stream.codec_context
     if encoder == "libopenh264":

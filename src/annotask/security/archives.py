@@ -241,7 +241,9 @@ class _BoundedTarInfo(tarfile.TarInfo):
         )
         if self.type in metadata_types and self.size > MAX_TAR_METADATA_BYTES:
             raise _TarMetadataTooLarge()
-        return super()._proc_member(tarfile_obj)  # type: ignore[misc]
+        # A private hook of tarfile that typeshed leaves out, hence the ignore.
+        member: tarfile.TarInfo = super()._proc_member(tarfile_obj)  # type: ignore[misc]
+        return member
 
 
 def _extract_tar(archive: Path, job: _Extraction) -> None:

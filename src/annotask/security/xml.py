@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import IO, TypedDict
 from xml.etree.ElementTree import Element, ElementTree, ParseError
 
 from defusedxml import DefusedXmlException
@@ -21,7 +21,14 @@ from annotask.security.errors import UnsafeInput
 
 XmlSource = str | os.PathLike[str] | IO[bytes]
 
-_FLAGS = {"forbid_dtd": True, "forbid_entities": True, "forbid_external": True}
+
+class _Flags(TypedDict):
+    forbid_dtd: bool
+    forbid_entities: bool
+    forbid_external: bool
+
+
+_FLAGS: _Flags = {"forbid_dtd": True, "forbid_entities": True, "forbid_external": True}
 
 
 def _error(label: str, exc: Exception) -> UnsafeInput:

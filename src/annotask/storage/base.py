@@ -206,7 +206,7 @@ class IterableReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         while not self._pending:
             piece = next(self._pieces, None)
             if piece is None:
@@ -224,4 +224,4 @@ def as_reader(source: Source) -> BinaryIO:
         return io.BytesIO(bytes(source))
     if hasattr(source, "read"):
         return source  # type: ignore[return-value]
-    return io.BufferedReader(IterableReader(source), COPY_BUFFER)  # type: ignore[arg-type]
+    return io.BufferedReader(IterableReader(source), COPY_BUFFER)

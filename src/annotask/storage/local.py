@@ -40,14 +40,14 @@ from annotask.storage.base import (
 class _RangeReader(io.RawIOBase):
     """At most ``remaining`` bytes of an open file, from its current position."""
 
-    def __init__(self, raw: BinaryIO, remaining: int) -> None:
+    def __init__(self, raw: io.FileIO, remaining: int) -> None:
         self._raw = raw
         self._remaining = remaining
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         if self._remaining <= 0:
             return 0
         view = memoryview(buffer)[: self._remaining]
@@ -100,8 +100,8 @@ class LocalStorage:
         if start:
             raw.seek(start)
         if length is None:
-            return io.BufferedReader(raw, COPY_BUFFER)  # type: ignore[return-value]
-        return io.BufferedReader(_RangeReader(raw, length), COPY_BUFFER)  # type: ignore[return-value]
+            return io.BufferedReader(raw, COPY_BUFFER)
+        return io.BufferedReader(_RangeReader(raw, length), COPY_BUFFER)
 
     def size(self, key: str) -> int:
         try:

@@ -15,6 +15,7 @@ writers of one key: the last one to complete wins.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import os
@@ -88,12 +89,12 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         data = self._source.read(size)
         self.count += len(data)
         return data
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -109,7 +110,7 @@ class _Body(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         with _translated(f"read of {self._key}"):
             return self._body.readinto(buffer)
 
@@ -139,7 +140,7 @@ class _MultipartWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         self._buffer += data
         self.size += len(data)
         size = self._storage.part_bytes
@@ -299,7 +300,7 @@ class S3Storage:
         try:
             with _translated(f"read of {key}", key):
                 body = self.client.get_object(**args)["Body"]
-            return io.BufferedReader(_Body(body, key), COPY_BUFFER)  # type: ignore[return-value]
+            return io.BufferedReader(_Body(body, key), COPY_BUFFER)
         except StorageError as exc:
             cause = exc.__cause__
             if isinstance(cause, ClientError) and _code(cause) == "InvalidRange":
@@ -334,9 +335,9 @@ class S3Storage:
         self, key: str, *, durable: bool = False, exclusive: bool = False
     ) -> Iterator[BinaryIO]:
         stream = _MultipartWriter(self, key, exclusive)
-        buffered = io.BufferedWriter(stream, 1 << 20)  # type: ignore[arg-type]
+        buffered = io.BufferedWriter(stream, 1 << 20)
         try:
-            yield buffered  # type: ignore[misc]
+            yield buffered
         except BaseException:
             stream.abort()
             raise
@@ -378,7 +379,7 @@ class S3Storage:
             os.unlink(path)
         return size
 
-    def join(self, parts: list[ObjectInfo], target: str) -> None:
+    def join(self, parts: builtins.list[ObjectInfo], target: str) -> None:
         """``parts`` concatenated into ``target`` inside the bucket (UploadPartCopy):
         no byte passes through this host. S3 needs every part but the last to be
         5 MiB to 5 GiB; otherwise the bytes are streamed through this process."""
@@ -395,7 +396,7 @@ class S3Storage:
         with _translated(f"join into {target}"):
             upload_id = client.create_multipart_upload(Bucket=bucket, Key=name)["UploadId"]
             try:
-                done = []
+                done: builtins.list[dict[str, Any]] = []
                 for number, part in enumerate(parts, 1):
                     copied = client.upload_part_copy(
                         Bucket=bucket,

@@ -87,7 +87,7 @@ def page(path: str, template: str, *, title: str, script: str, section: str) -> 
     def endpoint(request: Request) -> Response:
         if not has_session(request):
             return to_login(request)
-        ids = {key: int(value) for key, value in request.path_params.items()}
+        ids: dict[str, Any] = {key: int(value) for key, value in request.path_params.items()}
         return render(template, title=title, script=script, section=section, **ids)
 
     def without_slash(request: Request) -> Response:

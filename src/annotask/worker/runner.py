@@ -60,10 +60,11 @@ def user_message(exc: BaseException) -> str | None:
         return exc.message or str(exc) or None
     if is_disk_full(exc):
         return NO_SPACE_MESSAGE + " Free some space, then create the request again."
-    if isinstance(exc, MediaError | UnsafeInput) or (
-        isinstance(exc, ValueError) and isinstance(getattr(exc, "message", None), str)
-    ):
-        return exc.message or None  # type: ignore[attr-defined]
+    if isinstance(exc, MediaError | UnsafeInput):
+        return exc.message or None
+    message = getattr(exc, "message", None)
+    if isinstance(exc, ValueError) and isinstance(message, str):
+        return message or None
     return None
 
 

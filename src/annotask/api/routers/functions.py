@@ -75,7 +75,9 @@ def create_function(request: Request, caller: CurrentCaller, db: Db, body: Body)
 def list_functions(request: Request, caller: CurrentCaller, db: Db) -> Page[FunctionRead]:
     query = registry.list_functions(caller.user, request.query_params)
 
-    def with_owners(db: Session, functions: Sequence[Function]) -> list[tuple[Function, User]]:
+    def with_owners(
+        db: Session, functions: Sequence[Function]
+    ) -> list[tuple[Function, User | None]]:
         owners = users_by_id(db, [f.owner_id for f in functions])  # one query per page
         return [(f, owners.get(f.owner_id or 0)) for f in functions]
 

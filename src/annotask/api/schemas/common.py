@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args
+from typing import Any, ClassVar, Generic, Literal, TypeVar, get_args, overload
 
 from fastapi import Request
 from pydantic import (
@@ -80,7 +80,7 @@ class Page(ReadModel, Generic[T]):
     results: list[T]
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """CVAT's names: ``PaginatedTaskReadList`` (``PaginatedUserReadOrBasicUserList``)."""
         names = [getattr(p, "__name__", None) or str(p) for p in get_args(params[0]) or params]
         return f"Paginated{'Or'.join(names)}List"
@@ -109,6 +109,10 @@ class BasicUser(ReadModel):
     last_name: str
 
 
+@overload
+def basic_user(request: Request, user: User) -> BasicUser: ...
+@overload
+def basic_user(request: Request, user: User | None) -> BasicUser | None: ...
 def basic_user(request: Request, user: User | None) -> BasicUser | None:
     if user is None:
         return None

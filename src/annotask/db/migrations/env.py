@@ -13,14 +13,19 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set: annotask sets it before migrating")
+    engine = make_engine(url)
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch migrations rebuild a table by copying it and dropping the old one;
             # with foreign keys on, that DROP would cascade-delete the rows that point
             # at it. The pragma only works outside a transaction: set it first.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            driver = connection.connection.driver_connection
+            assert driver is not None  # set while the connection is checked out
+            driver.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -125,9 +125,11 @@ def _shifted(data: AnnotationSet, offset: int) -> AnnotationSet:
     if not offset:
         return data
     shifted = data.copy()
-    for obj in (*shifted.tags, *shifted.shapes):
+    for tag in shifted.tags:
+        tag.frame += offset
+    for obj in shifted.shapes:
         obj.frame += offset
-        for element in getattr(obj, "elements", ()):
+        for element in obj.elements:
             element.frame += offset
     for track in shifted.tracks:
         for t in (track, *track.elements):
@@ -146,6 +148,7 @@ class ExportPlan:
 
 def plan_export(db: Session, target: str, target_id: int, base_url: str) -> ExportPlan:
     """What a task, job or project export contains."""
+    task: Task | None
     if target == "job":
         job = db.get(Job, target_id)
         if job is None:

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from annotask.annotations.merge import slice_for_job
-from annotask.annotations.model import AnnotationError, AnnotationSet
+from annotask.annotations.model import AnnotationError, AnnotationSet, Shape, Tag
 from annotask.annotations.validation import drop_invalid_attribute_values, validate_annotations
 from annotask.db.models import BackgroundRequest, Job, Project, Task
 from annotask.domain import pending
@@ -121,7 +121,8 @@ def dropped_message(dropped: list[str]) -> str:
 def _split(data: AnnotationSet, start: int, stop: int, offset: int) -> AnnotationSet:
     """The part of project-wide data on ``[start, stop]``, renumbered from 0."""
     part = slice_for_job(data, start, stop)
-    for obj in (*part.tags, *part.shapes):
+    objects: list[Tag | Shape] = [*part.tags, *part.shapes]
+    for obj in objects:
         obj.frame -= offset
         for element in getattr(obj, "elements", ()):
             element.frame -= offset
@@ -139,11 +140,14 @@ def parse_upload(services: Services, request: RequestSnapshot) -> tuple[Any, _Ta
     if not path.is_file():
         raise ImportFailed("The uploaded file is gone; upload it again.")
     with services.read_sessions() as db:
+        task: Task | None
         if request.target == "job":
             job = db.get(Job, request.job_id)
             if job is None:
                 raise NotFound(f"Job #{request.job_id} no longer exists.")
             task = job.segment.task
+            if task.data is None:
+                raise NotFound(f"Task #{task.id} has no data.")
             current = job_range(db, job)
             labels = label_set(db, task)
             frames = task_frames(db, task, current.start, current.stop)
@@ -190,6 +194,7 @@ def _parse_project(db: Session, request: RequestSnapshot, path: Path) -> tuple[A
             FrameInfo(f.number + offset, f.name, f.width, f.height) for f in task_frames(db, task)
         ]
         targets.append((task.id, annotation_jobs(db, task.id), offset))
+        assert task.data is not None  # tasks without data were left out above
         offset += task.data.size
     labels = label_set(db, tasks[0])
     data = _load(request.format or "", path, labels, frames, 0, 1)

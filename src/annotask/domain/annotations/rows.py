@@ -10,9 +10,9 @@ the database's cascades.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.orm import Session
 
@@ -20,11 +20,14 @@ from annotask.annotations.model import AnnotationSet, Attribute, Shape, Tag, Tra
 from annotask.db.models import LabeledImage, LabeledShape, LabeledTrack
 from annotask.db.models import TrackedShape as TrackedShapeRow
 
-_TAGS = LabeledImage.__table__
-_SHAPES = LabeledShape.__table__
-_TRACKS = LabeledTrack.__table__
-_KEYFRAMES = TrackedShapeRow.__table__
+_TAGS = cast(Table, LabeledImage.__table__)
+_SHAPES = cast(Table, LabeledShape.__table__)
+_TRACKS = cast(Table, LabeledTrack.__table__)
+_KEYFRAMES = cast(Table, TrackedShapeRow.__table__)
 _BATCH = 1000
+
+#: The object models with a label and attribute values (tags, shapes, tracks).
+ObjectModel = TypeVar("ObjectModel", LabeledImage, LabeledShape, LabeledTrack)
 
 
 def _attributes(raw: Iterable[dict] | None) -> list[Attribute]:
@@ -317,10 +320,14 @@ def drop_attribute_values(db: Session, label_id: int, spec_ids: set[int]) -> Non
     def keep(values: list[dict] | None) -> list[dict]:
         return [v for v in values or [] if v.get("spec_id") not in spec_ids]
 
-    for table in (LabeledImage, LabeledShape, LabeledTrack):
+    def drop(table: type[ObjectModel]) -> None:
         for row in db.scalars(select(table).where(table.label_id == label_id)):
             if any(v.get("spec_id") in spec_ids for v in row.attributes or []):
                 row.attributes = keep(row.attributes)
+
+    drop(LabeledImage)
+    drop(LabeledShape)
+    drop(LabeledTrack)
     keyframes = select(TrackedShapeRow).where(
         TrackedShapeRow.track_id.in_(
             select(LabeledTrack.id).where(LabeledTrack.label_id == label_id)

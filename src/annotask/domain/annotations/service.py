@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from annotask.annotations.merge import (
@@ -193,7 +193,8 @@ def touch_tasks_after_commit(db: Session, task_ids: list[int]) -> None:
     """Once ``db`` commits, move the tasks' ``updated_date`` to the time after that
     commit, in a one-statement transaction (the row is locked only for it). The
     date only grows: a concurrent save that already set a later one is kept."""
-    engine = db.get_bind()
+    bind = db.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
 
     def touch() -> None:
         now = utcnow()
@@ -373,7 +374,7 @@ def _with_twins(
     for job in jobs:
         for kind in KINDS:
             for obj in getattr(per_job[job.id], kind):
-                located[(kind, obj.id)] = (job.id, obj)  # type: ignore[index]
+                located[(kind, obj.id)] = (job.id, obj)
     by_id = {j.id: j for j in jobs}
     result = {kind: set(ids.get(kind, ())) for kind in KINDS}
     for kind in KINDS:

@@ -78,6 +78,7 @@ def start_import(
     import_mode: str,
     conv_mask_to_poly: bool,
 ) -> str:
+    target_ids: dict[str, Any] = {f"{target}_id": target_id}  # task_id, job_id or project_id
     request = create_request(
         db,
         services,
@@ -90,7 +91,7 @@ def start_import(
             "import_mode": import_mode,
             "conv_mask_to_poly": conv_mask_to_poly,
         },
-        **{f"{target}_id": target_id},
+        **target_ids,
     )
     return request.id
 

@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from annotask.db.base import utcnow
+from annotask.db.base import rowcount, utcnow
 from annotask.db.models import AnnotationRequest, Job, Task, User
-from annotask.domain.annotations import service as annotations
+from annotask.domain.annotations import service as annotation_service
 from annotask.domain.errors import Conflict, NotFound, ValidationFailed
 from annotask.domain.functions import calls
 from annotask.domain.functions.registry import get_function_for_manage
@@ -96,9 +96,9 @@ def release_expired(
                     "message": "The agent processing this request stopped responding; "
                     "it is queued again",
                 }
-            changed += db.execute(
+            changed += rowcount(db.execute(
                 update(AnnotationRequest).where(*still, *expired_now).values(**values)
-            ).rowcount
+            ))
     return changed
 
 
@@ -199,7 +199,7 @@ def acquire(
         if candidate is None:
             return None
         request_id, attempts, params = candidate
-        won = db.execute(
+        won = rowcount(db.execute(
             update(AnnotationRequest)
             .where(
                 AnnotationRequest.id == request_id,
@@ -214,7 +214,7 @@ def acquire(
                 started_date=now,
                 message="",
             )
-        ).rowcount
+        ))
         if won:
             return Assignment(ar_id=request_id, ar_params=dict(params))
     return None
@@ -307,7 +307,7 @@ def complete(
                 stored = calls.read_result(db, task, request, body)
             else:
                 _save_annotations(db, task, request, _annotations(body))
-            finished = db.execute(
+            finished = rowcount(db.execute(
                 update(AnnotationRequest)
                 .where(
                     AnnotationRequest.id == request.id,
@@ -322,7 +322,7 @@ def complete(
                     finished_date=utcnow(),
                     lease_expires_at=None,
                 )
-            ).rowcount
+            ))
             if not finished:  # taken over meanwhile: roll the annotations back
                 raise Conflict(f"Annotation request {request_id} was taken over by another agent")
     except ValidationFailed as exc:
@@ -337,7 +337,7 @@ def _save_annotations(
     """A batch result into the task, or into the request's job (its frames only)."""
     action = None if request.cleanup else "create"
     if request.job_id is None:
-        annotations.write_task(db, task, result, action)
+        annotation_service.write_task(db, task, result, action)
         return
     job = db.get(Job, request.job_id)
     if job is None:
@@ -347,7 +347,7 @@ def _save_annotations(
         kind: [o for o in result[kind] if isinstance(o, Mapping) and o.get("frame") in frames]
         for kind in ("tags", "shapes")
     }
-    annotations.write_job(db, job, {**kept, "tracks": []}, action)
+    annotation_service.write_job(db, job, {**kept, "tracks": []}, action)
 
 
 def fail(

@@ -41,9 +41,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from annotask.annotations.model import Attribute, Shape, Tag
 from annotask.annotations.schema import LabelSet
-from annotask.db.base import utcnow
+from annotask.db.base import rowcount, utcnow
 from annotask.db.models import AnnotationRequest, Function, Job, Task, User
-from annotask.domain.annotations import service as annotations
+from annotask.domain.annotations import service as annotation_service
 from annotask.domain.annotations.context import label_set
 from annotask.domain.errors import DomainError, Errors, ValidationFailed
 from annotask.domain.functions.registry import get_function_by_key
@@ -206,7 +206,7 @@ def _expire(sessions: sessionmaker[Session], request_id: str, timeout: float) ->
     """Fail the call if it is still unfinished; False when it ended meanwhile."""
     with sessions() as db, db.begin():
         return bool(
-            db.execute(
+            rowcount(db.execute(
                 update(AnnotationRequest)
                 .where(
                     AnnotationRequest.id == request_id,
@@ -218,7 +218,7 @@ def _expire(sessions: sessionmaker[Session], request_id: str, timeout: float) ->
                     finished_date=utcnow(),
                     lease_expires_at=None,
                 )
-            ).rowcount
+            ))
         )
 
 
@@ -314,9 +314,10 @@ def _tracker_params(function: Function, raw: Mapping[str, Any], errors: Errors) 
     ):
         errors.add("states", "A list of the states of earlier answers is required.")
         return {}
-    known = [s for s in states or [] if s is not None]
+    given = states or []
+    known = [s for s in given if s is not None]
     if known:
-        if len(known) != len(states):
+        if len(known) != len(given):
             errors.add("states", "Track known objects and start new ones in separate calls.")
         return {"type": "track", "states": known}
     supported = set((function.spec or {}).get("supported_shape_types", []))
@@ -355,7 +356,8 @@ _KIND_PARAMS = {
 
 def _check_frame(db: Session, task: Task, job: Job | None, frame: int) -> None:
     size = task.data.size if task.data is not None else 0
-    if frame >= size or frame in (task.data.deleted_frames or []):
+    deleted = task.data.deleted_frames if task.data is not None else None
+    if frame >= size or frame in (deleted or []):
         raise ValidationFailed({"frame": f"Task #{task.id} has no frame {frame}."})
     if job is not None and frame not in job_frames(db, job):
         raise ValidationFailed({"frame": f"Frame {frame} is outside job #{job.id}."})
@@ -421,11 +423,11 @@ def _detections(db: Session, task: Task, frame: int, data: Any) -> list[dict[str
     and given with label and attribute names (as CVAT's nuclio detectors answer)."""
     if not isinstance(data, Mapping):
         raise ValidationFailed({"annotations": "An object with tags and shapes is required."})
-    parsed = annotations.parse(
+    parsed = annotation_service.parse(
         {"tags": data.get("tags") or [], "shapes": data.get("shapes") or [], "tracks": []}
     )
     labels = label_set(db, task)
-    annotations.check(parsed, labels, frame, frame)
+    annotation_service.check(parsed, labels, frame, frame)
     return [_named_tag(t, labels) for t in parsed.tags] + [
         _named_shape(s, labels) for s in parsed.shapes
     ]

@@ -17,7 +17,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from annotask.db.base import utcnow
 from annotask.db.models import AnnotationRequest, Function, Job, Task, User
 from annotask.domain import permissions
-from annotask.domain.annotations import service as annotations
+from annotask.domain.annotations import service as annotation_service
 from annotask.domain.annotations.context import job_range, label_set
 from annotask.domain.errors import Conflict, Errors, NotFound, ValidationFailed
 from annotask.domain.functions.mapping import build_mapping
@@ -159,7 +159,7 @@ def resolve_target(db: Session, user: User, task_id: Any, job_id: Any) -> tuple[
         task = db.get(Task, task_id) if 0 < task_id <= MAX_ID else None
         if task is None:
             raise NotFound(f"Task #{task_id} not found.")
-        return annotations.require_task_annotate(db, user, task), None
+        return annotation_service.require_task_annotate(db, user, task), None
     job = db.get(Job, job_id) if 0 < job_id <= MAX_ID else None
     job = permissions.require_job_view(db, user, job)
     if task_id is not None and task_id != job.task_id:
@@ -229,7 +229,7 @@ def is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_fraction(value: Any) -> bool:
+def is_fraction(value: object) -> TypeGuard[float]:
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
@@ -312,7 +312,7 @@ def cancel_request(db: Session, user: User, request_id: str) -> None:
         if request.job_id is not None:
             permissions.require_job_view(db, user, db.get(Job, request.job_id))
         else:
-            annotations.require_task_annotate(db, user, db.get(Task, request.task_id))
+            annotation_service.require_task_annotate(db, user, db.get(Task, request.task_id))
     if request.status in UNFINISHED:
         db.execute(
             update(AnnotationRequest)

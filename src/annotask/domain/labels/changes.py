@@ -27,7 +27,7 @@ from annotask.db.models import (
     Task,
     TrackedShape,
 )
-from annotask.domain.annotations.rows import drop_attribute_values
+from annotask.domain.annotations.rows import ObjectModel, drop_attribute_values
 from annotask.domain.errors import Errors, ValidationFailed
 from annotask.domain.labels.colors import generate_color
 from annotask.domain.labels.parsing import (
@@ -198,8 +198,8 @@ def _all_colors(db: Session, owner: LabelOwner) -> set[str]:
 
 def _write_attributes(db: Session, label: Label, plan: _LabelPlan) -> None:
     drop_attribute_values(db, label.id, {spec.id for spec in plan.deleted_attributes})
-    for spec in plan.deleted_attributes:
-        db.delete(spec)
+    for deleted in plan.deleted_attributes:
+        db.delete(deleted)
     for attr in plan.attributes:
         spec = attr.existing
         if spec is None:
@@ -407,7 +407,8 @@ def move_task_labels(db: Session, task: Task, project: Project) -> None:
     label_map, attr_map = _label_maps(source, target, errors, "project_id")
     errors.raise_if_any()
     jobs = select(Job.id).where(Job.task_id == task.id)
-    for model in (LabeledImage, LabeledShape, LabeledTrack):
+
+    def move(model: type[ObjectModel]) -> None:
         for old, new in label_map.items():
             if old != new:
                 db.execute(
@@ -419,6 +420,10 @@ def move_task_labels(db: Session, task: Task, project: Project) -> None:
         for row in rows:
             if row.attributes:
                 row.attributes = _remap_attributes(row.attributes, attr_map)
+
+    move(LabeledImage)
+    move(LabeledShape)
+    move(LabeledTrack)
     tracks = select(LabeledTrack.id).where(LabeledTrack.job_id.in_(jobs))
     for shape in db.scalars(select(TrackedShape).where(TrackedShape.track_id.in_(tracks))):
         if shape.attributes:

@@ -121,7 +121,7 @@ def list_labels(db: Session, user: User, params: Mapping[str, str]) -> Select:
     owner: LabelOwner | None = None
     if "job_id" in given:
         job = permissions.require_job_view(db, user, _row(db, Job, given["job_id"], "job_id"))
-        owner = label_owner(db, db.get(Task, job.task_id))
+        owner = label_owner(db, db.get_one(Task, job.task_id))
     elif "task_id" in given:
         task = permissions.require_task_view(db, user, _row(db, Task, given["task_id"], "task_id"))
         owner = label_owner(db, task)

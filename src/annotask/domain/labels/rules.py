@@ -60,11 +60,11 @@ def check_values(
         elif default not in ("true", "false"):
             errors.add(default_path, 'A checkbox default is "true" or "false".')
     elif input_type == "number":
-        numbers = [_number(v) for v in values]
-        if len(values) != 3 or None in numbers:
+        numbers = [n for v in values if (n := _number(v)) is not None]
+        if len(values) != 3 or len(numbers) != 3:
             errors.add(values_path, "A number attribute has exactly three numbers: min, max, step.")
             return ""
-        low, high, step = numbers  # type: ignore[misc]
+        low, high, step = numbers
         if not low < high:
             errors.add(values_path, "The minimum must be less than the maximum.")
         elif not 0 < step <= high - low:

@@ -63,6 +63,7 @@ class DataParams(LenientModel):
     @classmethod
     def _not_supported_yet(cls, value, info: ValidationInfo):
         if value is not None:
+            assert info.field_name is not None  # a field validator always names its field
             raise PydanticCustomError("not_supported", NOT_SUPPORTED[info.field_name])
         return None
 

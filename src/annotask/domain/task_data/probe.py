@@ -75,7 +75,7 @@ def probe_images(
 ) -> ProbedImages:
     files = list(selection.files)
     if selection.manifest is not None:
-        return _from_manifest(root, selection, params, files)
+        return _from_manifest(root, selection, selection.manifest, params, files)
     ordered = order_files(files, params)
     root_text = str(root)
 
@@ -91,12 +91,16 @@ def probe_images(
 
 
 def _from_manifest(
-    root: Path, selection: media.MediaSelection, params: DataParams, files: list[str]
+    root: Path,
+    selection: media.MediaSelection,
+    manifest_name: str,
+    params: DataParams,
+    files: list[str],
 ) -> ProbedImages:
     """Trust a validated manifest for sizes and (for ``predefined``) order."""
     if params.sorting_method == "random":
         raise media.MediaError("It isn't supported to upload manifest file and use random sorting")
-    manifest = str(root / selection.manifest)
+    manifest = str(root / manifest_name)
     media.validate_manifest(manifest)
     entries = [e for e in media.iter_image_entries(manifest) if e is not None]
     by_path = {_match_key(e.path, files): e for e in entries}

@@ -43,6 +43,7 @@ def latest_creations(db: Session, task_ids: list[int]) -> dict[int, BackgroundRe
         .order_by(BackgroundRequest.created_date)
     )
     for row in rows:
+        assert row.task_id is not None  # selected by task_id
         latest[row.task_id] = row
     return latest
 
