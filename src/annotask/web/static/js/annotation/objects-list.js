@@ -38,6 +38,17 @@ export class ObjectsList {
         this.draw();
       });
     }, { passive: true });
+    // A row focused by Tab is scrolled into view by the browser: draw the rows around
+    // it at once (not at the next animation frame), so the next Tab finds its row.
+    this.list.addEventListener('focusin', (event) => {
+      const index = Number(event.target.closest('li')?.getAttribute('aria-posinset')) - 1;
+      if (!(index >= 0) || !this.height) return;
+      const top = Math.min(this.scrollTop, index * ROW_PX);
+      const scrollTop = Math.max(top, (index + 1) * ROW_PX - this.height);
+      if (scrollTop === this.scrollTop) return;
+      this.scrollTop = scrollTop;
+      this.draw();
+    });
     new ResizeObserver(([entry]) => {
       const height = entry.borderBoxSize?.[0]?.blockSize ?? entry.contentRect.height;
       if (Math.abs(height - this.height) < 1) return;
@@ -85,9 +96,15 @@ export class ObjectsList {
     this.below.hidden = last >= count;
     this.above.style.height = `${first * ROW_PX}px`;
     this.below.style.height = `${(count - last) * ROW_PX}px`;
-    const current = this.list.children;
-    const same = current.length === nodes.length && nodes.every((node, i) => current[i] === node);
-    if (!same) this.list.replaceChildren(...nodes);
+    // Rows leave and arrive at the ends; the others stay where they are (a row taken
+    // out of the document, even for a moment, would lose the keyboard focus).
+    const wanted = new Set(nodes);
+    for (const child of [...this.list.children]) if (!wanted.has(child)) child.remove();
+    let cursor = this.list.firstElementChild;
+    for (const node of nodes) {
+      if (cursor === node) cursor = cursor.nextElementSibling;
+      else this.list.insertBefore(node, cursor);
+    }
   }
 
   row(item) {

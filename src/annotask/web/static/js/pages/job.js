@@ -233,6 +233,13 @@ async function reload() {
 // ---- keyboard ------------------------------------------------------------------------------------
 
 function onKey(event) {
+  const menu = $('#image-menu');
+  if (event.key === 'Escape' && menu.open) {
+    event.preventDefault();
+    menu.open = false;
+    menu.querySelector('summary').focus();
+    return;
+  }
   const owned = historyKey(event); // the view's, even in a field: not the browser's undo
   if (owned) {
     event.preventDefault();
@@ -341,6 +348,10 @@ function wire() {
   $('#to-front').addEventListener('click', () => editor.zOrder(1));
   $('#to-back').addEventListener('click', () => editor.zOrder(-1));
   $('#add-tag').addEventListener('click', () => editor.addTag(Number($('#tag-label').value)));
+  document.addEventListener('pointerdown', (event) => {
+    const menu = $('#image-menu');
+    if (menu.open && !menu.contains(event.target)) menu.open = false; // a click elsewhere closes it
+  });
   $('#help-open').addEventListener('click', () => $('#help').showModal());
   $('#help-close').addEventListener('click', () => $('#help').close());
   $('#save').addEventListener('click', save);
