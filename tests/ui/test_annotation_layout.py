@@ -1,6 +1,7 @@
 """Layout of the annotation view: each toolbar is one row at 1280x900 and 1920x1080
 with every control reachable by Tab, and the objects list of a frame with hundreds of
-objects is windowed yet complete (scrolling and Tab reach every row)."""
+objects is windowed yet complete (scrolling and Tab reach every row); the frames next
+to the one shown are fetched ahead."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.ui.test_annotation_view import (
     open_job,
     put_shapes,
     rectangle,
+    to_screen,
 )
 
 pytestmark = pytest.mark.xdist_group("ui")
@@ -80,14 +82,11 @@ def test_every_toolbar_control_is_reachable_by_tab(page: Page, job):  # noqa: F8
 def test_hundreds_of_objects_are_listed_windowed(page: Page, api, job):  # noqa: F811
     car = job["labels"]["car"]
     count = 400
-    put_shapes(
-        api,
-        job["id"],
-        [
-            rectangle(0, car["id"], [i % 300, i % 200, i % 300 + 10, i % 200 + 10])
-            for i in range(count)
-        ],
-    )
+    small = [
+        rectangle(0, car["id"], [i % 140, i % 90, i % 140 + 10, i % 90 + 10])
+        for i in range(count - 1)
+    ]
+    put_shapes(api, job["id"], [*small, rectangle(0, car["id"], [200, 130, 300, 220])])
     open_job(page, job["id"])
     rows = page.locator("#objects > li:not(.annot-objects-spacer)")
     expect(rows.first).to_have_attribute("aria-setsize", str(count))
@@ -100,6 +99,15 @@ def test_hundreds_of_objects_are_listed_windowed(page: Page, api, job):  # noqa:
     last.click()
     expect(page.locator("#objects .annot-object[aria-pressed='true']")).to_have_count(1)
     expect(page.locator("[data-handle]")).not_to_have_count(0)
+    # So many shapes are drawn as outlines, and a click inside one still selects it;
+    # its row, the last, scrolls into view.
+    page.locator("#objects").evaluate("(list) => { list.scrollTop = 0; }")
+    expect(page.locator("#objects > li[aria-posinset='1']")).to_be_attached()
+    expect(page.locator(".annot-shapes.dense")).to_be_attached()
+    page.keyboard.press("Escape")
+    page.mouse.click(*to_screen(page, 250, 175))
+    expect(last).to_have_attribute("aria-pressed", "true")
+    expect(last).to_be_visible()
     # Tab walks down the list past the rows first drawn, keeping the focus in it.
     page.locator("#objects").evaluate("(list) => { list.scrollTop = 0; }")
     expect(page.locator("#objects > li[aria-posinset='1']")).to_be_attached()
@@ -110,3 +118,27 @@ def test_hundreds_of_objects_are_listed_windowed(page: Page, api, job):  # noqa:
         "() => document.activeElement.closest('#objects > li')?.getAttribute('aria-posinset')"
     )
     assert position == str(drawn + 21)
+
+
+def test_the_neighbour_frames_are_fetched_before_they_are_asked_for(page: Page, job):  # noqa: F811
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_job(page, job["id"])
+    frame = "/data?type=frame&number={}&"
+    # Frame 0 shown: frame 1 comes without a key press (there is no frame -1).
+    page.wait_for_function("() => document.getElementById('frame-image').complete")
+    for _ in range(50):
+        if any(frame.format(1) in url for url in requested):
+            break
+        page.wait_for_timeout(100)
+    assert any(frame.format(1) in url for url in requested), requested
+    assert not any(frame.format(2) in url for url in requested)
+    # On frame 1, frame 2 follows; frame 1's own picture was not fetched again.
+    page.keyboard.press("f")
+    expect(page.locator("#frame-number")).to_have_value("1")
+    for _ in range(50):
+        if any(frame.format(2) in url for url in requested):
+            break
+        page.wait_for_timeout(100)
+    assert any(frame.format(2) in url for url in requested), requested
+    assert sum(frame.format(1) in url for url in requested) == 1, requested

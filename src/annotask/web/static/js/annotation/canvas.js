@@ -16,6 +16,10 @@ const MIN_ZOOM = 0.05;
 const MAX_ZOOM = 40;
 const SETTLE_MS = 200; // a view unchanged this long is done moving
 const CACHE_NODES = 6000; // shape nodes kept by key, across frames (a few frames' worth)
+// More shapes than this on a frame: outlines only (the selected and highlighted ones
+// keep their tint). Filling a thousand overlapping shapes is most of what the browser
+// rasterizes on a frame switch, and their tints only muddy the picture.
+const DENSE_SHAPES = 300;
 
 /**
  * Callbacks: `onDraw(type, geometry|null)` a finished drawing (null: too small),
@@ -173,6 +177,7 @@ export class AnnotationCanvas {
       if (nodes.size <= CACHE_NODES) break;
       nodes.delete(key);
     }
+    this.shapes.classList.toggle('dense', list.length > DENSE_SHAPES);
     const current = this.shapes.children;
     const same = current.length === list.length && list.every((node, i) => current[i] === node);
     if (!same) {

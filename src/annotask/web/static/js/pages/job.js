@@ -83,6 +83,26 @@ function show(number) {
   $('#frame-prev').disabled = !earlier;
   $('#frame-next').disabled = !later;
   editor.render();
+  // Once this frame is decoded, fetch and decode its neighbours: D and F then show a
+  // picture that is ready, not one still on its way.
+  $('#frame-image').decode().catch(() => {}).finally(() => { if (current === frame) prefetch(frame); });
+}
+
+const prefetched = new Map(); // src -> a decoded Image kept alive (the browser's copy stays)
+
+function prefetch(frame) {
+  const gone = deleted();
+  const wanted = [frame + 1, frame - 1]
+    .filter((n) => n >= job.start_frame && n <= job.stop_frame && !gone.has(n))
+    .map(frameSrc);
+  for (const src of prefetched.keys()) if (!wanted.includes(src)) prefetched.delete(src);
+  for (const src of wanted) {
+    if (prefetched.has(src)) continue;
+    const image = new Image();
+    image.src = src;
+    image.decode().catch(() => {}); // a frame that fails shows its error when opened
+    prefetched.set(src, image);
+  }
 }
 
 // ---- tools -------------------------------------------------------------------------------
