@@ -8,14 +8,21 @@ Measures (issue 14's targets in brackets):
   loaded once (<= 50 ms);
 - pan and zoom: requestAnimationFrame intervals during a scripted drag and wheel
   zoom with every object drawn, p95 (<= 20 ms);
-- save after one changed object: from the click on Save to "Saved" (<= 100 ms).
+- save after one changed object: from the click on Save to "Saved" (<= 100 ms), and
+  the server's part of it alone (the PATCH, timed from an HTTP client).
 
-And on a 500-frame 1080p video job with 50 tracks (``video_main``, issue 15's targets):
-playback fps at CVAT's usual 25 fps (>= 25) and at its fastest, frame switch among
-frames already played (<= 50 ms), the page's JS heap and the browser's PSS.
-``--video-only`` / ``--no-video`` run one part.
+Each figure is measured the same way, in the same run and page setup, on a baseline
+job of the same two frames with one object each: the ratio says what the 1,000
+objects cost over the view itself on this machine (a shared one: run it several times
+and give ranges).
 
-A real ``annotask serve`` (SQLite) in bench/out/annotation-view; nothing is downloaded.
+And on a 500-frame 1080p video job with 50 tracks (``video_main``, issue 15's
+targets): playback fps at CVAT's usual 25 fps (>= 25) and at its fastest, frame
+switch among frames already played (<= 50 ms), the page's JS heap and the
+browser's PSS. ``--video-only`` / ``--no-video`` run one part.
+
+A real ``annotask serve`` (SQLite) in bench/out/annotation-view; nothing is
+downloaded.
 """
 
 from __future__ import annotations
@@ -97,9 +104,95 @@ RAF_START = """() => {
 }"""
 
 
+SAVE = """async () => {
+  const t = performance.now();
+  document.getElementById('save').click();
+  const status = document.getElementById('status');
+  while (!/Saved/.test(status.textContent)) await new Promise((r) => setTimeout(r, 1));
+  return performance.now() - t;
+}"""
+
+
+def make_job(client, name: str, per_frame: int) -> int:
+    """A task of the two frames whose job holds ``per_frame`` objects on each."""
+    task_id, _ = create_from_share(client, name, ["frames/"])
+    job = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]
+    label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]
+    body = {"tags": [], "shapes": shapes(label["id"], per_frame), "tracks": []}
+    client.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
+    return job["id"]
+
+
+def measure_view(context, job_id: int, rounds: int) -> dict[str, list[float]]:
+    """Frame switches, rAF intervals of a pan and zoom, and saves, in one page."""
+    page = context.new_page()
+    page.goto(f"/jobs/{job_id}")
+    page.wait_for_selector("#main[data-ready='1']", state="attached", timeout=60_000)
+    for key in ("f", "d"):  # both frames loaded once
+        page.evaluate(FRAME_SWITCH, key)
+        page.wait_for_function("() => document.getElementById('frame-image').complete")
+    page.wait_for_timeout(300)
+    timed = [page.evaluate(FRAME_SWITCH, "fd"[i % 2]) for i in range(rounds * 2)]
+
+    page.evaluate(RAF_START)
+    stage = page.locator("#stage").bounding_box()
+    assert stage is not None
+    cx, cy = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2
+    for _ in range(rounds):
+        page.mouse.move(cx, cy)
+        page.keyboard.down(" ")
+        page.mouse.down()
+        page.mouse.move(cx + 200, cy + 120, steps=20)
+        page.mouse.up()
+        page.keyboard.up(" ")
+        for _ in range(5):
+            page.mouse.wheel(0, -120)
+        for _ in range(5):
+            page.mouse.wheel(0, 120)
+    page.evaluate("() => { window.__raf = false; }")
+    intervals = page.evaluate("() => window.__frames.slice(1)")
+
+    saves = []
+    for _ in range(rounds):
+        page.locator("#objects .annot-object").first.click()
+        page.keyboard.press("q")  # one changed object
+        page.evaluate("() => document.getElementById('status').textContent = ''")
+        saves.append(page.evaluate(SAVE))
+    page.close()
+    return {
+        "switch": [total for total, _ in timed],
+        "script": [script for _, script in timed],
+        "frames": intervals,
+        "save": saves,
+    }
+
+
+def server_saves(client, job_id: int, rounds: int) -> list[float]:
+    """The server's part of a save: ``PATCH ?action=update`` of one shape with
+    ``If-Match``, timed from this client (no browser)."""
+    current = client.get(f"/api/jobs/{job_id}/annotations").json()
+    shape = dict(current["shapes"][0])
+    version = current["version"]
+    out = []
+    for _ in range(rounds + 1):
+        shape["occluded"] = not shape["occluded"]
+        started = time.perf_counter()
+        response = client.patch(
+            f"/api/jobs/{job_id}/annotations",
+            params={"action": "update"},
+            json={"version": version, "shapes": [shape], "tags": [], "tracks": []},
+            headers={"If-Match": f'"{version}"'},
+        )
+        out.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        version = response.json()["version"]
+    return out[1:]  # the first one warms the connection and the caches
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--baseline-objects", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -109,69 +202,51 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(OUT / "server", share)
     with running(server), sync_playwright() as playwright:
         client = server.client()
-        task_id, _ = create_from_share(client, "annotation-view", ["frames/"])
-        job = client.get("/api/jobs", params={"task_id": task_id}).json()["results"][0]
-        label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]
-        body = {"tags": [], "shapes": shapes(label["id"], args.objects), "tracks": []}
-        client.put(f"/api/jobs/{job['id']}/annotations", json=body).raise_for_status()
-
+        jobs = {
+            "baseline": make_job(client, "annotation-view-baseline", args.baseline_objects),
+            "full": make_job(client, "annotation-view", args.objects),
+        }
+        served = {name: server_saves(client, job, args.rounds) for name, job in jobs.items()}
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(base_url=server.url, viewport={"width": 1920, "height": 1080})
+        context = browser.new_context(
+            base_url=server.url, viewport={"width": WIDTH, "height": HEIGHT}
+        )
         context.request.post("/api/auth/login", data={"username": "admin", "password": "admin"})
-        page = context.new_page()
-        page.goto(f"/jobs/{job['id']}")
-        page.wait_for_selector("#main[data-ready='1']", state="attached", timeout=60_000)
-        for key in ("f", "d"):  # both frames loaded once
-            page.evaluate(FRAME_SWITCH, key)
-            page.wait_for_function("() => document.getElementById('frame-image').complete")
-        timed = [page.evaluate(FRAME_SWITCH, "fd"[i % 2]) for i in range(args.rounds * 2)]
-        switches = [total for total, _ in timed]
-        scripts = [script for _, script in timed]
-
-        page.evaluate(RAF_START)
-        stage = page.locator("#stage").bounding_box()
-        assert stage is not None
-        cx, cy = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2
-        for _ in range(args.rounds):
-            page.mouse.move(cx, cy)
-            page.keyboard.down(" ")
-            page.mouse.down()
-            page.mouse.move(cx + 200, cy + 120, steps=20)
-            page.mouse.up()
-            page.keyboard.up(" ")
-            for _ in range(5):
-                page.mouse.wheel(0, -120)
-            for _ in range(5):
-                page.mouse.wheel(0, 120)
-        page.evaluate("() => { window.__raf = false; }")
-        intervals = page.evaluate("() => window.__frames.slice(1)")
-
-        saves = []
-        for _ in range(args.rounds):
-            page.locator("#objects .annot-object").first.click()
-            page.keyboard.press("q")  # one changed object
-            page.evaluate("() => document.getElementById('status').textContent = ''")
-            saves.append(
-                page.evaluate("""async () => {
-              const t = performance.now();
-              document.getElementById('save').click();
-              const status = document.getElementById('status');
-              while (!/Saved/.test(status.textContent)) await new Promise((r) => setTimeout(r, 1));
-              return performance.now() - t;
-            }""")
-            )
+        seen = {name: measure_view(context, job, args.rounds) for name, job in jobs.items()}
         browser.close()
 
     load = os.getloadavg()[0]
     median = statistics.median
+    base, full = seen["baseline"], seen["full"]
+
+    def row(what: str, ours: float, baseline: float, target: str) -> str:
+        return (
+            f"  {what}: {ours:.1f} ms; baseline {baseline:.1f} ms;"
+            f" ratio {ours / max(baseline, 1e-9):.2f}x (target {target})"
+        )
+
     lines = [
-        f"annotation view, {args.objects} objects per 1080p frame, {args.rounds} rounds,"
+        f"annotation view, {args.objects} objects per 1080p frame against a baseline job of"
+        f" {args.baseline_objects} per frame (same frames, same page), {args.rounds} rounds,"
         f" load average {load:.1f}",
-        f"  frame switch: median {median(switches):.1f} ms, max {max(switches):.1f} ms"
-        f" (script {median(scripts):.1f} ms) (target <= 50)",
-        f"  pan/zoom rAF interval: p95 {p95(intervals):.1f} ms over {len(intervals)} frames"
-        " (target <= 20)",
-        f"  save of one changed object: median {median(saves):.1f} ms (target <= 100)",
+        row("frame switch, median", median(full["switch"]), median(base["switch"]), "<= 50 ms"),
+        f"    min {min(full['switch']):.1f} ms, max {max(full['switch']):.1f} ms,"
+        f" script part median {median(full['script']):.1f} ms"
+        f" (baseline {median(base['script']):.1f} ms)",
+        row("pan/zoom rAF interval, p95", p95(full["frames"]), p95(base["frames"]), "<= 20 ms")
+        + f" over {len(full['frames'])} frames",
+        row(
+            "save of one changed object, median",
+            median(full["save"]),
+            median(base["save"]),
+            "<= 100 ms",
+        ),
+        row(
+            "  its PATCH alone (server), median",
+            median(served["full"]),
+            median(served["baseline"]),
+            "-",
+        ),
     ]
     print("\n".join(lines))
     return 0

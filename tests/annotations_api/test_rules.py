@@ -155,6 +155,33 @@ def test_update_and_delete_by_id_in_a_job(server, admin):
     assert admin.get(url).json()["shapes"] == []
 
 
+def test_an_update_names_only_objects_of_its_job(server, admin):
+    """The ids an update names are looked up among the job's own objects: one of
+    another job of the task is refused, and the other job's object is untouched."""
+    task = make_task(admin, 5, segment_size=3, overlap=1)
+    car = label_id(task, "car")
+    url_a, url_b = (f"/api/jobs/{j['id']}/annotations/" for j in task["jobs_list"])
+    theirs = admin.patch(
+        url_b, params={"action": "create"}, json={"shapes": [box(car, 4, [0, 0, 4, 4])]}
+    ).json()["shapes"][0]
+    ours = admin.patch(
+        url_a, params={"action": "create"}, json={"shapes": [box(car, 0, [0, 0, 4, 4])]}
+    ).json()["shapes"][0]
+    refused = admin.patch(
+        url_a,
+        params={"action": "update"},
+        json={
+            "shapes": [
+                box(car, 0, [1, 1, 5, 5], id=ours["id"]),
+                box(car, 0, [1, 1, 2, 2], id=theirs["id"]),
+            ]
+        },
+    )
+    assert refused.status_code == 400 and list(refused.json()) == ["shapes[1].id"], refused.text
+    assert admin.get(url_b).json()["shapes"][0]["points"] == theirs["points"]
+    assert admin.get(url_a).json()["shapes"][0]["points"] == ours["points"]
+
+
 def test_a_job_assignee_writes_only_their_job(server, admin):
     task = make_task(admin, 5, segment_size=3, overlap=1)
     car = label_id(task, "car")

@@ -9,6 +9,7 @@ fails if the page threw an uncaught error or broke its Content-Security-Policy.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -163,3 +164,15 @@ def axe_script() -> Path:
     if done.returncode != 0 or not script.exists():
         pytest.skip(f"axe-core checks: npm install axe-core failed: {done.stderr.strip()[-300:]}")
     return script
+
+
+# Where ``scripts/screenshots`` wants the README's pictures; otherwise a temporary
+# directory, so running the tests changes no tracked file.
+SCREENSHOTS_ENV = "SCREENSHOTS_DIR"
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """The directory the screenshots of a test module are saved in."""
+    directory = os.environ.get(SCREENSHOTS_ENV)
+    return Path(directory) if directory else tmp_path_factory.mktemp("screenshots")

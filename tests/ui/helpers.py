@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Locator, Page, expect
@@ -109,3 +110,32 @@ def add_share_data(api: httpx.Client, task_id: int, paths: list[str]) -> dict:
     response = api.post(f"/api/tasks/{task_id}/data/", json={"server_files": paths})
     assert response.status_code == 202, response.text
     return wait_creation(api, task_id)
+
+
+def snap(
+    page: Page, directory: Path, name: str, *, full_page: bool = False, photo: bool = False
+) -> None:
+    """Save the 1280x900 viewport (or the whole page, 1280 wide) as
+    <directory>/<name>.png, without toasts, focus or caret; ``photo`` pages
+    (mostly a camera frame) are saved as <name>.jpg, which keeps them small."""
+    page.evaluate(
+        """() => {
+            document.getElementById('toasts')?.replaceChildren();
+            document.activeElement?.blur();
+            const root = document.documentElement;  // one fresh layout and paint
+            const top = window.scrollY;
+            root.style.display = 'none';
+            void root.offsetHeight;
+            root.style.display = '';
+            window.scrollTo(0, top);
+        }"""
+    )
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)  # let focus rings fade out
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.{'jpg' if photo else 'png'}"
+    options = {"type": "jpeg", "quality": 85} if photo else {}
+    page.screenshot(
+        path=str(path), full_page=full_page, animations="disabled", caret="hide", **options
+    )
+    assert path.stat().st_size < 300_000, f"{path} is too big to commit"

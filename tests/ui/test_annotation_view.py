@@ -186,7 +186,7 @@ def test_frames_navigation_and_reload(page, api, job):
     person = job["labels"]["person"]
     open_job(page, job["id"])
     frame = page.locator("#frame-number")
-    prev, nxt = (page.get_by_role("button", name=n) for n in ("← Previous", "Next →"))
+    prev, nxt = (page.get_by_role("button", name=n) for n in ("Previous frame", "Next frame"))
     expect(prev).to_be_disabled()
     page.keyboard.press("f")
     expect(frame).to_have_value("1")

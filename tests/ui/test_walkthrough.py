@@ -18,9 +18,7 @@ run.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -36,6 +34,7 @@ from tests.ui.helpers import (
     labels_of,
     meta_of,
     open_create_page,
+    snap,
     start_label,
     submit_and_wait,
     task_by_name,
@@ -46,9 +45,6 @@ from tests.ui.test_jobs_workflow import finish
 
 pytestmark = pytest.mark.xdist_group("ui")
 
-# Where ``scripts/screenshots`` wants the pictures; otherwise a temporary directory,
-# so running the tests changes no tracked file.
-SCREENSHOTS_ENV = "SCREENSHOTS_DIR"
 VIEWPORT = {"width": 1280, "height": 900}
 
 # Every date the pages format shows as this one, whatever the day of the run.
@@ -125,42 +121,6 @@ def anonymous_page(browser, fresh_server) -> Iterator[Page]:
     yield page
     context.close()
     assert not problems, problems
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory) -> Path:
-    """The directory the walkthrough's screenshots are saved in."""
-    directory = os.environ.get(SCREENSHOTS_ENV)
-    return Path(directory) if directory else tmp_path_factory.mktemp("screenshots")
-
-
-def snap(
-    page: Page, directory: Path, name: str, *, full_page: bool = False, photo: bool = False
-) -> None:
-    """Save the 1280x900 viewport (or the whole page, 1280 wide) as
-    <directory>/<name>.png, without toasts, focus or caret; ``photo`` pages
-    (mostly a camera frame) are saved as <name>.jpg, which keeps them small."""
-    page.evaluate(
-        """() => {
-            document.getElementById('toasts')?.replaceChildren();
-            document.activeElement?.blur();
-            const root = document.documentElement;  // one fresh layout and paint
-            const top = window.scrollY;
-            root.style.display = 'none';
-            void root.offsetHeight;
-            root.style.display = '';
-            window.scrollTo(0, top);
-        }"""
-    )
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(300)  # let focus rings fade out
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.{'jpg' if photo else 'png'}"
-    options = {"type": "jpeg", "quality": 85} if photo else {}
-    page.screenshot(
-        path=str(path), full_page=full_page, animations="disabled", caret="hide", **options
-    )
-    assert path.stat().st_size < 300_000, f"{path} is too big to commit"
 
 
 def field_error(page: Page, field: str):

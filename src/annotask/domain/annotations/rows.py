@@ -134,22 +134,33 @@ def _shape(row: Any) -> Shape:
     )
 
 
-def owners(db: Session, job_ids: Sequence[int]) -> dict[str, dict[int, int]]:
-    """Which job holds each top-level object id: ``{"tags"|"shapes"|"tracks": {id: job}}``."""
+_MAX_IDS_IN_QUERY = 500  # more: read the jobs' ids instead of a huge IN list
+
+
+def owners(
+    db: Session, job_ids: Sequence[int], among: dict[str, Sequence[int]] | None = None
+) -> dict[str, dict[int, int]]:
+    """Which job holds each top-level object id: ``{"tags"|"shapes"|"tracks": {id: job}}``.
+
+    ``among``: only these ids of each kind are looked up (an update of a few objects of
+    a big job reads a few rows, not the whole job's); None: every object of the jobs.
+    """
     ids = list(job_ids)
-    queries = {
-        "tags": select(_TAGS.c.id, _TAGS.c.job_id).where(_TAGS.c.job_id.in_(ids)),
-        "shapes": select(_SHAPES.c.id, _SHAPES.c.job_id).where(
-            _SHAPES.c.job_id.in_(ids), _SHAPES.c.parent_id.is_(None)
-        ),
-        "tracks": select(_TRACKS.c.id, _TRACKS.c.job_id).where(
-            _TRACKS.c.job_id.in_(ids), _TRACKS.c.parent_id.is_(None)
-        ),
-    }
-    return {
-        kind: {obj_id: job_id for obj_id, job_id in db.execute(query)}
-        for kind, query in queries.items()
-    }
+    tables = {"tags": _TAGS, "shapes": _SHAPES, "tracks": _TRACKS}
+    found: dict[str, dict[int, int]] = {}
+    for kind, table in tables.items():
+        query = select(table.c.id, table.c.job_id).where(table.c.job_id.in_(ids))
+        if kind != "tags":
+            query = query.where(table.c.parent_id.is_(None))
+        if among is not None:
+            wanted = list(among.get(kind, ()))
+            if not wanted:
+                found[kind] = {}
+                continue
+            if len(wanted) <= _MAX_IDS_IN_QUERY:
+                query = query.where(table.c.id.in_(wanted))
+        found[kind] = {obj_id: job_id for obj_id, job_id in db.execute(query)}
+    return found
 
 
 # ---- deleting ----------------------------------------------------------------

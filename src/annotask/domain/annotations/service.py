@@ -240,7 +240,8 @@ def write_job(
         elif action == "create":
             rows.insert(db, job.id, data)
         else:
-            _require_ids(data, rows.owners(db, [job.id]), {job.id})
+            among = {k: [o.id for o in getattr(data, k) if o.id is not None] for k in KINDS}
+            _require_ids(data, rows.owners(db, [job.id], among), {job.id})
             rows.delete_objects(db, **{k: [o.id for o in getattr(data, k)] for k in KINDS})
             rows.insert(db, job.id, data, keep_ids=True)
         result = data

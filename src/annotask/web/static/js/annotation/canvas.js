@@ -14,6 +14,12 @@ import { svg } from './svg.js';
 const MIN_SCREEN_PX = 4; // a smaller pointer travel is a click, not a drag
 const MIN_ZOOM = 0.05;
 const MAX_ZOOM = 40;
+const SETTLE_MS = 200; // a view unchanged this long is done moving
+const CACHE_NODES = 6000; // shape nodes kept by key, across frames (a few frames' worth)
+// More shapes than this on a frame: outlines only (the selected and highlighted ones
+// keep their tint). Filling a thousand overlapping shapes is most of what the browser
+// rasterizes on a frame switch, and their tints only muddy the picture.
+const DENSE_SHAPES = 300;
 
 /**
  * Callbacks: `onDraw(type, geometry|null)` a finished drawing (null: too small),
@@ -32,6 +38,8 @@ export class AnnotationCanvas {
     this.view = { scale: 1, x: 0, y: 0 };
     this.fitted = true; // follow the stage's size until the user zooms or pans
     this.items = [];
+    this.nodes = new Map(); // key -> {node, signature, highlighted}
+    this.zoomShown = 1; // the scale --zoom was last set to
     this.selected = null;
     this.tool = null; // a shape type while drawing
     this.draft = null; // the drawing in progress: {points, box?}
@@ -51,7 +59,13 @@ export class AnnotationCanvas {
     stage.addEventListener('contextmenu', (event) => this.contextMenu(event));
     this.svg.addEventListener('pointerover', (event) => this.callbacks.onHover?.(this.itemAt(event)?.key ?? null));
     this.svg.addEventListener('pointerleave', () => this.callbacks.onHover?.(null));
-    new ResizeObserver(() => this.fitted && this.fit()).observe(stage);
+    // The stage's size, kept from the observer: reading clientWidth after a DOM write
+    // (a frame switch writes first) would force a layout of the whole page.
+    this.stageSize = null;
+    new ResizeObserver(([entry]) => {
+      this.stageSize = { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (this.fitted) this.fit();
+    }).observe(stage);
   }
 
   // ---- frame and view ------------------------------------------------------------------
@@ -75,8 +89,7 @@ export class AnnotationCanvas {
 
   /** The whole frame in the stage, centred. */
   fit() {
-    const w = this.stage.clientWidth;
-    const h = this.stage.clientHeight;
+    const { width: w, height: h } = this.stageSize || { width: this.stage.clientWidth, height: this.stage.clientHeight };
     if (!w || !h) return;
     const scale = clamp(Math.min(w / this.width, h / this.height), MIN_ZOOM, MAX_ZOOM);
     this.setView({ scale, x: (w - this.width * scale) / 2, y: (h - this.height * scale) / 2 });
@@ -84,28 +97,43 @@ export class AnnotationCanvas {
   }
 
   /** Zoom by `factor` keeping the stage point (`sx`, `sy`) in place (default: centre). */
-  zoom(factor, sx = this.stage.clientWidth / 2, sy = this.stage.clientHeight / 2) {
+  zoom(factor, sx = (this.stageSize?.width ?? this.stage.clientWidth) / 2, sy = (this.stageSize?.height ?? this.stage.clientHeight) / 2) {
     const scale = clamp(this.view.scale * factor, MIN_ZOOM, MAX_ZOOM);
     const ratio = scale / this.view.scale;
     this.setView({ scale, x: sx - (sx - this.view.x) * ratio, y: sy - (sy - this.view.y) * ratio });
     this.fitted = false;
   }
 
-  /** A composited layer while the view moves (smooth), dropped after (crisp again). */
+  /**
+   * While the view moves the world is a composited layer that the compositor moves
+   * and scales (smooth: no style, layout or paint per frame). Once it settles the layer
+   * goes (crisp again) and `--zoom`, which keeps strokes and handles the same size on
+   * screen, follows the scale: that restyles every shape, so once per zoom gesture,
+   * not once per wheel step (meanwhile strokes scale with the image for a moment).
+   */
   moving() {
     this.world.classList.add('moving');
     clearTimeout(this.movingTimer);
-    this.movingTimer = setTimeout(() => this.world.classList.remove('moving'), 200);
+    this.movingTimer = setTimeout(() => this.settle(), SETTLE_MS);
+  }
+
+  settle() {
+    clearTimeout(this.movingTimer);
+    this.world.classList.remove('moving');
+    if (this.zoomShown !== this.view.scale) {
+      this.zoomShown = this.view.scale;
+      this.world.style.setProperty('--zoom', String(this.view.scale));
+    }
   }
 
   setView(view) {
-    this.moving();
+    if (view.scale === this.view.scale && view.x === this.view.x && view.y === this.view.y) return;
     const scaleChanged = view.scale !== this.view.scale;
     this.view = view;
+    this.moving();
     this.world.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.scale})`;
     if (scaleChanged) {
-      this.world.style.setProperty('--zoom', String(view.scale)); // restyles every shape: only on zoom
-      this.renderHandles();
+      if (this.selected != null) this.renderHandles(); // the rotation handle's gap is in screen pixels
       this.callbacks.onView?.(view);
     }
   }
@@ -123,20 +151,33 @@ export class AnnotationCanvas {
     const ordered = items
       .filter((item) => !item.hidden)
       .sort((a, b) => (a.key === selected) - (b.key === selected) || (a.shape.z_order || 0) - (b.shape.z_order || 0));
-    // Nodes are kept by key with a signature of what they show: an edit redraws only
-    // the shapes it changed, and a frame switch builds the frame's nodes once.
-    const previous = this.nodes || new Map();
-    const nodes = new Map();
+    // Nodes are kept by key with a signature of what they show, in a cache that
+    // outlives the frame (least recently shown dropped first): an edit redraws only the
+    // shapes it changed, and going back to a frame seen lately builds no node.
+    const nodes = this.nodes;
     const list = [];
     for (const item of ordered) {
       const signature = this.signature(item);
-      const kept = previous.get(item.key);
-      const node = kept && kept.signature === signature ? kept.node : this.node(item);
-      if (!node) continue;
-      nodes.set(item.key, { node, signature });
-      list.push(node);
+      let kept = nodes.get(item.key);
+      if (kept?.signature === signature) {
+        nodes.delete(item.key); // re-inserted below: the most recently shown
+        if (kept.highlighted !== (item.key === this.highlighted)) kept = null;
+      } else {
+        kept = null;
+      }
+      if (!kept) {
+        const node = this.node(item);
+        if (!node) continue;
+        kept = { node, signature, highlighted: item.key === this.highlighted };
+      }
+      nodes.set(item.key, kept);
+      list.push(kept.node);
     }
-    this.nodes = nodes;
+    for (const key of nodes.keys()) {
+      if (nodes.size <= CACHE_NODES) break;
+      nodes.delete(key);
+    }
+    this.shapes.classList.toggle('dense', list.length > DENSE_SHAPES);
     const current = this.shapes.children;
     const same = current.length === list.length && list.every((node, i) => current[i] === node);
     if (!same) {
@@ -172,9 +213,13 @@ export class AnnotationCanvas {
   /** Mark the shape of `key` (the objects list is hovered). */
   highlight(key) {
     if (key === this.highlighted) return;
+    for (const [k, on] of [[this.highlighted, false], [key, true]]) {
+      const kept = k == null ? null : this.nodes.get(k);
+      if (!kept) continue;
+      kept.node.classList.toggle('highlighted', on);
+      kept.highlighted = on;
+    }
     this.highlighted = key;
-    for (const node of this.shapes.querySelectorAll('.highlighted')) node.classList.remove('highlighted');
-    if (key != null) this.shapes.querySelector(`[data-key="${key}"]`)?.classList.add('highlighted');
   }
 
   selectedItem() {
@@ -207,7 +252,7 @@ export class AnnotationCanvas {
     const old = this.shapes.querySelector(`[data-key="${item.key}"]`);
     const node = this.node(item, shape);
     if (old && node) old.replaceWith(node);
-    this.nodes?.delete(item.key);
+    this.nodes.delete(item.key);
     this.renderHandles(shape);
   }
 
@@ -348,6 +393,9 @@ export class AnnotationCanvas {
       // A drag while clicking vertices pans, so a zoomed-in drawing can go on.
       gesture.kind = 'pan';
       gesture.view ||= { ...this.view };
+      // No hit testing of a thousand shapes on every pointer move of a pan.
+      if (!gesture.panning) this.stage.classList.add('pan-gesture');
+      gesture.panning = true;
       this.setView({ ...gesture.view, x: gesture.view.x + event.clientX - gesture.screen[0], y: gesture.view.y + event.clientY - gesture.screen[1] });
       this.fitted = false;
       return;
@@ -376,6 +424,7 @@ export class AnnotationCanvas {
     const gesture = this.gesture;
     if (!gesture) return;
     this.gesture = null;
+    this.stage.classList.remove('pan-gesture');
     this.stage.releasePointerCapture?.(event.pointerId);
     if (gesture.kind === 'draw') this.drawClick(event, gesture);
     else if ((gesture.kind === 'move' || gesture.kind === 'handle') && gesture.moved && gesture.shape) {
@@ -436,6 +485,7 @@ export class AnnotationCanvas {
   abortGesture() {
     if (!this.gesture) return;
     this.gesture = null;
+    this.stage.classList.remove('pan-gesture');
     this.render(this.items, this.selected);
   }
 }

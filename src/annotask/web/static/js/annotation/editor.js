@@ -6,6 +6,7 @@
 import { $, clear, h } from '../dom.js';
 import { attributeRows, defaultAttributes } from './attributes.js';
 import { History, snapshot } from './history.js';
+import { ObjectsList } from './objects-list.js';
 import { Sync } from './sync.js';
 import { translate } from './geometry.js';
 import { TOOLS, isEditableType } from './shapes/index.js';
@@ -43,6 +44,7 @@ export class Editor {
     this.clipboard = null;
     this.tool = 'rectangle';
     this.labelFilter = '';
+    this.list = new ObjectsList($('#objects'), (item) => this.describeItem(item));
     this.listen($('#objects'));
   }
 
@@ -179,25 +181,21 @@ export class Editor {
   renderList(items) {
     const selectedKey = this.selected ? this.key(this.selected) : null;
     const shown = items.filter((item) => !this.labelFilter || String(item.labelId) === this.labelFilter);
-    const list = clear($('#objects'));
-    shown.forEach((item) => {
-      const isSelected = item.key === selectedKey;
-      const marks = [item.readOnly && 'read-only', item.locked && 'locked', item.hidden && 'hidden', item.occluded && 'occluded'].filter(Boolean);
-      const attrs = (item.object.attributes || [])
-        .map((a) => `${this.labels.get(item.labelId)?.attributes?.find((s) => s.id === a.spec_id)?.name ?? a.spec_id}: ${a.value}`)
-        .join(', ');
-      list.append(h('li', {},
-        h('button', {
-          type: 'button',
-          class: ['annot-object', isSelected && 'selected'],
-          'aria-pressed': String(isSelected),
-          dataset: { key: String(item.key) },
-        },
-        h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': item.color } }),
-        h('span', { class: 'annot-object-label', text: this.labelName(item.labelId) }),
-        h('span', { class: 'muted', text: ` ${item.kind} ${item.id != null ? `#${item.id}` : '(new)'}${marks.length ? ` · ${marks.join(' · ')}` : ''}${attrs ? ` · ${attrs}` : ''}` }))));
-    });
+    this.list.render(shown, selectedKey);
     $('#objects-empty').hidden = shown.length > 0;
+  }
+
+  /** One row of the objects list (asked only for the rows drawn). */
+  describeItem(item) {
+    const marks = [item.readOnly && 'read-only', item.locked && 'locked', item.hidden && 'hidden', item.occluded && 'occluded'].filter(Boolean);
+    const attrs = (item.object.attributes || [])
+      .map((a) => `${this.labels.get(item.labelId)?.attributes?.find((s) => s.id === a.spec_id)?.name ?? a.spec_id}: ${a.value}`)
+      .join(', ');
+    return {
+      label: this.labelName(item.labelId),
+      color: item.color,
+      details: ` ${item.kind} ${item.id != null ? `#${item.id}` : '(new)'}${marks.length ? ` · ${marks.join(' · ')}` : ''}${attrs ? ` · ${attrs}` : ''}`,
+    };
   }
 
   renderPanel() {

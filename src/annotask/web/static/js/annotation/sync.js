@@ -16,7 +16,11 @@ import { snapshot } from './history.js';
 export const KINDS = ['tags', 'shapes', 'tracks'];
 const STALE = new Set([409, 412]);
 
-const signature = (object) => JSON.stringify(snapshot(object));
+/** What an object holds, its id aside: JSON.stringify(snapshot(object)) without a deep copy. */
+const signature = (object) => {
+  const { id: _id, ...rest } = object;
+  return JSON.stringify(rest);
+};
 
 /** The error is a stale-version answer that carries the current annotations. */
 export const isStale = (error) => STALE.has(error?.status) && Array.isArray(error.body?.shapes);

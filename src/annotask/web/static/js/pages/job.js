@@ -101,6 +101,27 @@ function show(number) {
   $('#frame-next').disabled = !later;
   editor.render();
   document.dispatchEvent(new CustomEvent('annot:frame', { detail: { frame } }));
+  // Once this frame is decoded, fetch and decode its neighbours: D and F then show a
+  // picture that is ready, not one still on its way.
+  // (The player fetches ahead by itself while it plays.)
+  $('#frame-image').decode().catch(() => {}).finally(() => { if (current === frame && !player?.playing) prefetch(frame); });
+}
+
+const prefetched = new Map(); // src -> a decoded Image kept alive (the browser's copy stays)
+
+function prefetch(frame) {
+  const gone = deleted();
+  const wanted = [frame + 1, frame - 1]
+    .filter((n) => n >= job.start_frame && n <= job.stop_frame && !gone.has(n))
+    .map(frameSrc);
+  for (const src of prefetched.keys()) if (!wanted.includes(src)) prefetched.delete(src);
+  for (const src of wanted) {
+    if (prefetched.has(src)) continue;
+    const image = new Image();
+    image.src = src;
+    image.decode().catch(() => {}); // a frame that fails shows its error when opened
+    prefetched.set(src, image);
+  }
 }
 
 /** Imageset chunks (zips of JPEGs) of the job's compressed frames, for the player; else null. */
@@ -269,6 +290,13 @@ async function reload() {
 // ---- keyboard ------------------------------------------------------------------------------------
 
 function onKey(event) {
+  const menu = $('#image-menu');
+  if (event.key === 'Escape' && menu.open) {
+    event.preventDefault();
+    menu.open = false;
+    menu.querySelector('summary').focus();
+    return;
+  }
   const owned = historyKey(event); // the view's, even in a field: not the browser's undo
   if (owned) {
     event.preventDefault();
@@ -384,6 +412,10 @@ function wire() {
   $('#to-front').addEventListener('click', () => editor.zOrder(1));
   $('#to-back').addEventListener('click', () => editor.zOrder(-1));
   $('#add-tag').addEventListener('click', () => editor.addTag(Number($('#tag-label').value)));
+  document.addEventListener('pointerdown', (event) => {
+    const menu = $('#image-menu');
+    if (menu.open && !menu.contains(event.target)) menu.open = false; // a click elsewhere closes it
+  });
   $('#help-open').addEventListener('click', () => $('#help').showModal());
   $('#help-close').addEventListener('click', () => $('#help').close());
   $('#save').addEventListener('click', save);
