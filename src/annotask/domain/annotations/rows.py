@@ -9,7 +9,7 @@ the database's cascades.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, select
@@ -138,7 +138,7 @@ _MAX_IDS_IN_QUERY = 500  # more: read the jobs' ids instead of a huge IN list
 
 
 def owners(
-    db: Session, job_ids: Sequence[int], among: dict[str, Sequence[int]] | None = None
+    db: Session, job_ids: Sequence[int], among: Mapping[str, Sequence[int]] | None = None
 ) -> dict[str, dict[int, int]]:
     """Which job holds each top-level object id: ``{"tags"|"shapes"|"tracks": {id: job}}``.
 
