@@ -101,27 +101,8 @@ function show(number) {
   $('#frame-next').disabled = !later;
   editor.render();
   document.dispatchEvent(new CustomEvent('annot:frame', { detail: { frame } }));
-  // Once this frame is decoded, fetch and decode its neighbours: D and F then show a
-  // picture that is ready, not one still on its way.
-  // (The player fetches ahead by itself while it plays.)
-  $('#frame-image').decode().catch(() => {}).finally(() => { if (current === frame && !player?.playing) prefetch(frame); });
-}
-
-const prefetched = new Map(); // src -> a decoded Image kept alive (the browser's copy stays)
-
-function prefetch(frame) {
-  const gone = deleted();
-  const wanted = [frame + 1, frame - 1]
-    .filter((n) => n >= job.start_frame && n <= job.stop_frame && !gone.has(n))
-    .map(frameSrc);
-  for (const src of prefetched.keys()) if (!wanted.includes(src)) prefetched.delete(src);
-  for (const src of wanted) {
-    if (prefetched.has(src)) continue;
-    const image = new Image();
-    image.src = src;
-    image.decode().catch(() => {}); // a frame that fails shows its error when opened
-    prefetched.set(src, image);
-  }
+  // The player fetches and decodes the frames ahead of this one (paused too), so D/F
+  // show a picture that is ready; frames seen lately stay decoded in its cache.
 }
 
 /** Imageset chunks (zips of JPEGs) of the job's compressed frames, for the player; else null. */

@@ -32,8 +32,8 @@ export function installTrackControls(ctx) {
     type: 'button', id: 'play', 'aria-pressed': 'false', 'aria-keyshortcuts': 'Space', title: 'Play / pause (Space)', text: 'Play',
     onClick: () => player.toggle(),
   });
-  const speed = h('select', { id: 'speed', class: 'compact', 'aria-label': 'Playback speed', onChange: (event) => { player.fps = Number(event.target.value); } },
-    ...SPEEDS.map(([name, fps]) => h('option', { value: String(fps), text: `${name} (${fps} fps)`, selected: fps === player.fps })));
+  const speed = h('select', { id: 'speed', class: 'compact', 'aria-label': 'Playback speed', title: 'Playback speed (Usual is 25 frames per second)', onChange: (event) => { player.fps = Number(event.target.value); } },
+    ...SPEEDS.map(([name, fps]) => h('option', { value: String(fps), text: name, title: `${fps} frames per second`, selected: fps === player.fps })));
   next.after(play, speed, slider);
 
   const mode = h('button', {
