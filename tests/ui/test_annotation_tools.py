@@ -388,11 +388,22 @@ def test_frame_tags_added_removed_undone_and_saved(page, api, job):
     car, person = job["labels"]["car"], job["labels"]["person"]
     open_job(page, job["id"])
     tags = page.locator("#tags .annot-tag")
+    names = page.locator("#tags .annot-tag-name")
     page.get_by_label("Tag to add").select_option(str(car["id"]))
     page.get_by_role("button", name="Add tag").click()
     page.get_by_label("Tag to add").select_option(str(person["id"]))
     page.get_by_role("button", name="Add tag").click()
-    expect(tags).to_have_text(["car×", "person×"])
+    expect(names).to_have_text(["car", "person"])
+    # The car tag's attributes are edited in place (its label's defaults first).
+    car_attributes = page.get_by_role("group", name="Attributes of tag car")
+    color, parked = car_attributes.get_by_label("color"), car_attributes.get_by_label("parked")
+    expect(color).to_have_value("blue")
+    expect(page.get_by_role("group", name="Attributes of tag person")).to_have_count(0)
+    color.select_option("red")
+    parked.check()
+    page.keyboard.press("Control+z")  # undoes the checkbox, keeps the color
+    expect(parked).not_to_be_checked()
+    expect(color).to_have_value("red")
     page.get_by_role("button", name="Remove tag car").click()
     expect(tags).to_have_count(1)
     page.keyboard.press("Control+z")
@@ -409,8 +420,21 @@ def test_frame_tags_added_removed_undone_and_saved(page, api, job):
     car_tag = next(t for t in stored if t["label_id"] == car["id"])
     specs = {spec["name"]: spec["id"] for spec in car["attributes"]}
     assert sorted((a["spec_id"], a["value"]) for a in car_tag["attributes"]) == sorted(
-        [(specs["color"], "blue"), (specs["parked"], "false")]
+        [(specs["color"], "red"), (specs["parked"], "false")]
     )
+    # A saved tag's attribute changes again by an update, and survives a reload.
+    open_job(page, job["id"])
+    car_attributes = page.get_by_role("group", name="Attributes of tag car")
+    car_attributes.get_by_label("parked").check()
+    save(page)
+    car_tag = next(t for t in saved(api, job["id"])["tags"] if t["label_id"] == car["id"])
+    assert {a["spec_id"]: a["value"] for a in car_tag["attributes"]} == {
+        specs["color"]: "red",
+        specs["parked"]: "true",
+    }
+    open_job(page, job["id"])
+    car_attributes = page.get_by_role("group", name="Attributes of tag car")
+    expect(car_attributes.get_by_label("parked")).to_be_checked()
 
 
 def street_scene(path: Path) -> Path:

@@ -62,10 +62,11 @@ function widget(spec, value, id, onChange, disabled) {
 /**
  * The panel's rows for `object` of `label`. Immutable attributes describe the object
  * (CVAT keeps them for the whole track); mutable ones may change from frame to frame.
+ * `prefix` keeps the controls' ids apart where several objects show theirs (tags).
  */
-export function attributeRows(object, label, onChange, { disabled = false } = {}) {
+export function attributeRows(object, label, onChange, { disabled = false, prefix = 'attr' } = {}) {
   return (label?.attributes || []).map((spec) => {
-    const id = `attr-${spec.id}`;
+    const id = `${prefix}-${spec.id}`;
     const control = widget(spec, valueOf(object, spec), id, onChange, disabled);
     const caption = h(spec.input_type === 'radio' ? 'span' : 'label', { for: spec.input_type === 'radio' ? null : id, class: 'annot-attr-name', text: spec.name });
     return h('div', { class: 'annot-attr', dataset: { spec: String(spec.id) } },

@@ -220,17 +220,22 @@ export class Editor {
     clear($('#attributes')).append(...(rows.length ? rows : [h('p', { class: 'muted', text: 'This label has no attributes.' })]));
   }
 
-  /** The frame's tags (frame-level labels), each with a remove button. */
+  /** The frame's tags (frame-level labels), each with its attributes and a remove button. */
   renderTags() {
     const tags = this.data.tags.filter((tag) => tag.frame === this.frame);
     const list = clear($('#tags'));
-    for (const tag of tags) {
+    tags.forEach((tag, index) => {
       const name = this.labelName(tag.label_id);
+      // A tag's attributes are edited in place, like a selected object's (CVAT's UI).
+      const rows = attributeRows(tag, this.labels.get(tag.label_id), (specId, value) => this.setTagAttribute(tag, specId, value),
+        { prefix: `tag-${index}-attr` });
       list.append(h('li', { class: 'annot-tag' },
-        h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': this.labelColor(tag.label_id) } }),
-        h('span', { class: 'annot-tag-name', text: name }),
-        h('button', { type: 'button', class: 'small ghost', 'aria-label': `Remove tag ${name}`, text: '×', onClick: () => this.removeTag(tag) })));
-    }
+        h('div', { class: 'annot-tag-head' },
+          h('span', { class: 'swatch', 'aria-hidden': 'true', style: { '--label-color': this.labelColor(tag.label_id) } }),
+          h('span', { class: 'annot-tag-name', text: name }),
+          h('button', { type: 'button', class: 'small ghost', 'aria-label': `Remove tag ${name}`, text: '×', onClick: () => this.removeTag(tag) })),
+        ...(rows.length ? [h('div', { class: 'annot-tag-attrs', role: 'group', 'aria-label': `Attributes of tag ${name}` }, ...rows)] : [])));
+    });
     $('#tags-empty').hidden = tags.length > 0;
   }
 
@@ -244,6 +249,18 @@ export class Editor {
     this.history.record(this.data.tags, tag, `Tag “${this.labelName(labelId)}” added`, { create: true });
     this.render();
     this.status(`Tag “${this.labelName(labelId)}” added.`);
+  }
+
+  setTagAttribute(tag, specId, value) {
+    const title = `Attribute of tag “${this.labelName(tag.label_id)}” changed`;
+    this.history.record(this.data.tags, tag, title, {
+      edit: (t) => {
+        const others = (t.attributes || []).filter((a) => a.spec_id !== specId);
+        t.attributes = [...others, { spec_id: specId, value }].sort((a, b) => a.spec_id - b.spec_id);
+      },
+    });
+    this.status(`${title}.`);
+    this.render();
   }
 
   removeTag(tag) {
