@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import threading
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so a wrong user name
-# costs the same time as a wrong password and does not reveal which it was.
-_DUMMY_HASH = _hasher.hash("annotask-timing-equaliser")
 # How many Argon2 verifications this process ran: lets tests observe that a
 # remembered credential skips the (deliberately slow) hash.
 _count_lock = threading.Lock()
 _verified = 0
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the user does not exist, so a wrong user name
+    costs the same time as a wrong password and does not reveal which it was.
+    Made on first use: a hash takes ~0.1-0.5 s and 64 MiB, which no process should
+    pay at import (the worker and most CLI commands never verify a password)."""
+    return _hasher.hash("annotask-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -31,6 +38,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     with _count_lock:
         _verified += 1
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
