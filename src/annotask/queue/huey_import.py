@@ -43,7 +43,6 @@ def import_huey(*, redis: bool) -> ModuleType:
         storage.ConnectionError = redis.exceptions.ConnectionError
         storage.TimeoutError = redis.exceptions.TimeoutError
         for value in vars(storage).values():  # class attributes bound at definition time
-            if isinstance(value, type) and "redis_client" in vars(value):
-                if value.redis_client is None:
-                    value.redis_client = redis_module.Redis
+            if isinstance(value, type) and vars(value).get("redis_client", False) is None:
+                value.redis_client = redis_module.Redis
     return huey
