@@ -144,3 +144,19 @@ def test_upgrade_applies_what_is_missing_after_the_head_check(tmp_path: Path):
             head_revisions()
         )
     engine.dispose()
+
+
+def test_every_public_media_name_is_the_object_not_a_submodule():
+    """A name that is also a submodule's (``frame_range``) must stay the function
+    once every submodule is loaded."""
+    import importlib
+    import pkgutil
+    import types
+
+    from annotask import media
+
+    for info in pkgutil.iter_modules(media.__path__):
+        importlib.import_module(f"annotask.media.{info.name}")
+    modules = [n for n in media.__all__ if isinstance(getattr(media, n), types.ModuleType)]
+    assert modules == []
+    assert media.frame_range(10, 0, None, 2) == range(0, 10, 2)

@@ -38,6 +38,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+# Light modules, and names that are also submodules' names (``frame_range``): once a
+# submodule is imported Python sets the package attribute of its name to the module,
+# so such a name must be bound here, after that import, never left to ``__getattr__``.
+from .errors import MediaError
+from .frame_range import frame_range, parse_frame_filter
+from .pixel_limit import set_pixel_limit
+
 # Each name is imported from its module on first use (PEP 562), so importing one
 # small module (``annotask.media.errors``) or this package does not load Pillow,
 # NumPy, PyAV and the codecs: a web process that never touches media stays lean.
