@@ -32,21 +32,33 @@ def _scope(path: str, query: bytes = b"", method: str = "GET") -> dict:
 @pytest.mark.parametrize(
     ("path", "query", "method", "expected"),
     [
-        ("/api/tasks/3/data/", b"type=chunk&number=0", "GET", ("tasks", 3, 0, "compressed")),
+        (
+            "/api/tasks/3/data/",
+            b"type=chunk&number=0",
+            "GET",
+            ("tasks", 3, "chunk", 0, "compressed"),
+        ),
         (
             "/api/tasks/3/data",
             b"number=12&quality=original&type=chunk",
             "GET",
-            ("tasks", 3, 12, "original"),
+            ("tasks", 3, "chunk", 12, "original"),
         ),  # fmt: skip
         (
             "/api/jobs/7/data",
             b"type=chunk&number=1&quality=compressed",
             "GET",
-            ("jobs", 7, 1, "compressed"),
+            ("jobs", 7, "chunk", 1, "compressed"),
         ),  # fmt: skip
         ("/api/tasks/3/data/", b"type=chunk&number=0", "HEAD", None),
-        ("/api/tasks/3/data/", b"type=frame&number=0", "GET", None),
+        (
+            "/api/tasks/3/data/",
+            b"type=frame&number=0",
+            "GET",
+            ("tasks", 3, "frame", 0, "compressed"),
+        ),
+        ("/api/tasks/3/data/", b"type=preview", "GET", None),
+        ("/api/tasks/3/data/", b"type=context_image&number=0", "GET", None),
         ("/api/tasks/3/data/", b"type=chunk", "GET", None),
         ("/api/tasks/3/data/", b"type=chunk&number=-1", "GET", None),
         ("/api/tasks/3/data/", b"type=chunk&number=01", "GET", None),
@@ -62,9 +74,9 @@ def _scope(path: str, query: bytes = b"", method: str = "GET") -> dict:
 )
 def test_only_ordinary_chunk_reads_are_taken(path, query, method, expected):
     read = parse(_scope(path, query, method))
-    assert (read and (read.kind, read.object_id, read.number, read.quality)) == expected or (
-        read is None and expected is None
-    )
+    assert (
+        read and (read.kind, read.object_id, read.type, read.number, read.quality)
+    ) == expected or (read is None and expected is None)
 
 
 @pytest.fixture(scope="module")
@@ -130,10 +142,21 @@ def test_a_ready_chunk_is_the_normal_routes_answer(built, lean, storage):
         for header in ("content-type", "content-length", "cache-control", "x-content-type-options"):
             assert ours.headers.get(header) == normal.headers.get(header), header
     job = job_ids(admin, task_id)[1]["id"]
-    normal = httpx.get(f"{server.url}/api/jobs/{job}/data", headers=token,
-                       params={"type": "chunk", "number": 0})  # fmt: skip
-    ours = lean.get(f"/api/jobs/{job}/data", token, type="chunk", number=0)
-    assert (ours.status_code, ours.content) == (200, normal.content)
+    for kind, number in (("chunk", 0), ("frame", 3)):
+        normal = httpx.get(f"{server.url}/api/jobs/{job}/data", headers=token,
+                           params={"type": kind, "number": number})  # fmt: skip
+        ours = lean.get(f"/api/jobs/{job}/data", token, type=kind, number=number)
+        assert (ours.status_code, ours.content) == (200, normal.content)
+        assert ours.headers["content-type"] == normal.headers["content-type"]
+    # A job's frame outside its range: the normal route words the refusal.
+    assert lean.get(f"/api/jobs/{job}/data", token, type="frame", number=0).status_code == (
+        PASSED_ON
+    )
+    for quality in ("compressed", "original"):
+        normal = httpx.get(server.url + url, headers=token,
+                           params={"type": "frame", "number": 2, "quality": quality})  # fmt: skip
+        ours = lean.get(url, token, type="frame", number=2, quality=quality)
+        assert (ours.status_code, ours.content) == (200, normal.content)
 
 
 def test_everything_unusual_or_refused_is_passed_on(built, lean):
@@ -150,7 +173,8 @@ def test_everything_unusual_or_refused_is_passed_on(built, lean):
     basic = {"Authorization": "Basic YWRtaW46YWRtaW4="}
     assert lean.get(url, basic, type="chunk", number=0).status_code == PASSED_ON
     assert lean.get(url, token, type="chunk", number=2).status_code == PASSED_ON  # out of range
-    assert lean.get(url, token, type="frame", number=0).status_code == PASSED_ON
+    assert lean.get(url, token, type="frame", number=4).status_code == PASSED_ON  # out of range
+    assert lean.get(url, token, type="preview").status_code == PASSED_ON
     missing = f"/api/tasks/{tasks['static'] + 1000}/data/"
     assert lean.get(missing, token, type="chunk", number=0).status_code == PASSED_ON
     # A user who is not staff of the task: the refusal is the normal route's.

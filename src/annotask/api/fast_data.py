@@ -1,17 +1,19 @@
-"""The lean path for the requests annotators make most: chunk reads.
+"""The lean path for the requests annotators make most: chunk and frame reads.
 
 ``GET /api/tasks/{id}/data/?type=chunk&number=N[&quality=Q]`` and the job's
 ``/api/jobs/{id}/data?...`` are answered here, in front of FastAPI's middleware
 and routing, when everything about the request is ordinary and the chunk is
-ready (a static chunk file, or an on-the-fly chunk already in the cache). Per
-process, and for at most :data:`TTL_SECONDS`, it remembers:
+ready (a static chunk file, or an on-the-fly chunk already in the cache); a
+frame (``type=frame``) is read as the normal route reads it, in one database
+trip, without authenticating or checking the permission again. Per process, and
+for at most :data:`TTL_SECONDS`, it remembers:
 
 - the user a token, access token or session cookie authenticates (the secret is
   kept only as its SHA-256, as in the database);
 - that a user may see a task or a job (and the job's frame range);
 - the task's chunk layout (size, chunk size and types, storage, cache key).
 
-Anything else (HEAD, Basic authentication, frames, previews, an unknown query
+Anything else (HEAD, Basic authentication, previews, context images, an unknown query
 parameter, a number out of range, a failed authentication or a refused
 permission, a chunk still to build) falls through to the normal route, which
 decides and words the answer: the lean path never answers an error itself.
@@ -63,7 +65,7 @@ WATCHED_TABLES = frozenset(
 )
 _PATH = re.compile(r"^/api/(tasks|jobs)/([1-9][0-9]{0,17})/data/?$")
 _QUERY_PART = re.compile(
-    r"^(type=chunk|quality=(?:compressed|original)|number=(?:0|[1-9][0-9]{0,8}))$"
+    r"^(type=(?:chunk|frame)|quality=(?:compressed|original)|number=(?:0|[1-9][0-9]{0,8}))$"
 )
 _QUALITIES = (cb.COMPRESSED, cb.ORIGINAL)
 
@@ -74,6 +76,7 @@ class ChunkRead:
 
     kind: str  # "tasks" or "jobs"
     object_id: int
+    type: str  # "chunk" or "frame"
     number: int
     quality: str
 
@@ -98,11 +101,12 @@ def parse(scope: Scope) -> ChunkRead | None:
         if key in found:
             return None
         found[key] = value
-    if found.get("type") != "chunk" or "number" not in found:
+    if found.get("type") not in ("chunk", "frame") or "number" not in found:
         return None
     return ChunkRead(
         match.group(1),
         int(match.group(2)),
+        found["type"],
         int(found["number"]),
         found.get("quality", "compressed"),
     )
@@ -273,11 +277,32 @@ class FastData:
         allowed = self._allowed(user_id, read)
         if allowed is None:
             return None
+        if read.quality not in _QUALITIES:
+            return None
+        if read.type == "frame":
+            return self._frame(read, allowed)
         layout = self._layout(allowed.task_id)
-        if layout is None or read.quality not in _QUALITIES:
+        if layout is None:
             return None
         payload = chunk_payload(self.services, layout, read, allowed.job_range)
         return None if payload is None else media_send(payload)
+
+    def _frame(self, read: ChunkRead, allowed: Allowed) -> Response | None:
+        """A frame, as the normal route finds it (``serving.get_frame``, one read
+        transaction), without authenticating and checking the permission again."""
+        from annotask.api.media import send as media_send
+        from annotask.domain.task_data import serving
+
+        if allowed.job_range is not None:
+            start, stop = allowed.job_range
+            if not start <= read.number <= stop:
+                return None
+        with self.services.read_sessions() as db, db.begin():
+            task = db.get(Task, allowed.task_id)
+            if task is None or task.data is None or not 0 <= read.number < task.data.size:
+                return None
+            payload = serving.get_frame(self.services, db, task, read.quality, read.number)
+            return media_send(payload)
 
     def _remembered(self, memory: _Memory, key: Any, read: Callable[[Session], Any]) -> Any:
         found = memory.get(key)
