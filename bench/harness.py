@@ -67,7 +67,7 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # a loaded shared machine starts slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/api/server/about", timeout=1).status_code == 200:

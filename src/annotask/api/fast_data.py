@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from annotask.cache.base import WouldWait
 from annotask.db.models import Job, Task, User
 from annotask.domain import auth, permissions
 from annotask.domain.errors import DomainError
@@ -255,7 +256,9 @@ class FastData:
         credentials = _credentials_key(scope) if read is not None else None
         if read is not None and credentials is not None and not _has_body(scope):
             try:
-                response = await anyio.to_thread.run_sync(self.answer, read, credentials, scope)
+                decided, response = self.answer_on_loop(read, credentials)
+                if not decided:
+                    response = await anyio.to_thread.run_sync(self.answer, read, credentials, scope)
             except Exception:  # never an error from here: the normal route decides
                 log.debug("lean data path passed a request on", exc_info=True)
                 response = None
@@ -263,6 +266,31 @@ class FastData:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def answer_on_loop(
+        self, read: ChunkRead, credentials: tuple[str, str, str]
+    ) -> tuple[bool, Response | None]:
+        """The common case without a trip to a worker thread: everything remembered,
+        and the chunk a static file or a cache hit readable without waiting. Returns
+        (False, None) when a thread must decide, (True, None) for the normal route."""
+        if read.type != "chunk" or read.quality not in _QUALITIES:
+            return False, None
+        user_id = self.decisions.users.get((credentials[0], credentials[2]))
+        allowed = (
+            None
+            if user_id is None
+            else self.decisions.allowed.get((user_id, read.kind, read.object_id))
+        )
+        layout = None if allowed is None else self.decisions.layouts.get(allowed.task_id)
+        if allowed is None or layout is None:
+            return False, None
+        from annotask.api.media import send as media_send
+
+        try:
+            payload = chunk_payload(self.services, layout, read, allowed.job_range, nowait=True)
+        except WouldWait:
+            return False, None
+        return True, (None if payload is None else media_send(payload))
 
     # -- in a worker thread ------------------------------------------------------------
 
@@ -385,11 +413,17 @@ class FastData:
 
 
 def chunk_payload(
-    services: Services, layout: Layout, read: ChunkRead, job_range: tuple[int, int] | None
+    services: Services,
+    layout: Layout,
+    read: ChunkRead,
+    job_range: tuple[int, int] | None,
+    *,
+    nowait: bool = False,
 ) -> Payload | None:
     """The ready chunk, as ``serving.get_chunk``/``get_job_chunk`` would find it;
     None when the request is out of range or the chunk must be built (the normal
-    route answers those)."""
+    route answers those). ``nowait``: on the event loop, raise ``WouldWait`` rather
+    than wait for the cache."""
     size, per = layout.size, layout.chunk_size
     if per <= 0:
         return None
@@ -414,7 +448,13 @@ def chunk_payload(
         path = layout.layout.chunk(read.quality, task_index, cb.chunk_ext(chunk_type))
         return Payload(mime, path=path) if path.is_file() else None
     key = f"{layout.cache_prefix}:{read.quality}:frames{relative.start}-{relative.stop}"
-    found = services.cache.open(key)
+    if nowait:
+        open_nowait = getattr(services.cache, "open_nowait", None)
+        if open_nowait is None:  # a cache over the network
+            raise WouldWait(key)
+        found = open_nowait(key)
+    else:
+        found = services.cache.open(key)
     return None if found is None else Payload(mime, file=found)
 
 
