@@ -160,3 +160,16 @@ def test_every_public_media_name_is_the_object_not_a_submodule():
     modules = [n for n in media.__all__ if isinstance(getattr(media, n), types.ModuleType)]
     assert modules == []
     assert media.frame_range(10, 0, None, 2) == range(0, 10, 2)
+
+
+def test_the_constant_dummy_hash_costs_what_a_real_verification_costs():
+    """Unknown user names are verified against ``DUMMY_HASH``: it must use the
+    hasher's current parameters, or a wrong name would answer faster (or slower)."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    from annotask.domain import passwords
+
+    hasher = PasswordHasher()
+    assert extract_parameters(passwords.DUMMY_HASH) == extract_parameters(hasher.hash("x"))
+    assert hasher.verify(passwords.DUMMY_HASH, "annotask-timing-equaliser")
+    assert not passwords.verify_password(None, "annotask-timing-equaliser")
