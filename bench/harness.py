@@ -75,6 +75,7 @@ class Server:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # no server left behind (with its worker and web processes)
         raise RuntimeError("the server did not start; see " + str(self.data_dir / "server.log"))
 
     def stop(self) -> None:
