@@ -67,7 +67,7 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # a loaded shared machine starts slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/api/server/about", timeout=1).status_code == 200:
@@ -75,6 +75,7 @@ class Server:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # no server left behind (with its worker and web processes)
         raise RuntimeError("the server did not start; see " + str(self.data_dir / "server.log"))
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from annotask import __version__
 from annotask.api.connection import CloseUnreadBody
 from annotask.api.errors import install_error_handlers
+from annotask.api.fast_data import FastData
 from annotask.api.limits import BodySizeLimit, QueryTextCheck
 from annotask.api.openapi import install as install_openapi
 from annotask.api.routers import ROUTERS
@@ -52,4 +53,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodySizeLimit, limit=services.settings.max_request_body_bytes)
     # Outermost: it must see the responses BodySizeLimit sends on its own.
     app.add_middleware(CloseUnreadBody)
+    # In front of everything: ready chunk reads skip the framework (api/fast_data.py).
+    app.add_middleware(FastData, services=services)
     return app

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,9 +22,11 @@ from annotask.cache.base import ChunkCache
 from annotask.db.engine import make_engine, make_session_factory
 from annotask.domain.auth import VerifiedCredentials
 from annotask.queue.base import DEFAULT_LANE
-from annotask.queue.huey_queue import LanedQueue, make_queue
 from annotask.settings import Settings
 from annotask.storage import Storage, make_storage
+
+if TYPE_CHECKING:
+    from annotask.queue.huey_queue import LanedQueue
 
 AFTER_COMMIT_KEY = "annotask_after_commit"
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ class Services:
 
     @cached_property
     def queue(self) -> LanedQueue:
+        from annotask.queue.huey_queue import make_queue  # Huey only where a job is sent
+
         return make_queue(
             self.settings.queue_url, str(self.settings.queue_path), self.settings.redis_namespace
         )

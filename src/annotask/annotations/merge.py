@@ -34,15 +34,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import TypeVar
-
-import numpy as np
-from scipy.optimize import linear_sum_assignment
-from shapely import geometry
-from shapely.errors import GEOSException
+from typing import TYPE_CHECKING, TypeVar
 
 from annotask.annotations.interpolation import interpolate_track
 from annotask.annotations.model import AnnotationSet, Shape, Tag, Track, TrackedShape
+
+if TYPE_CHECKING:
+    from shapely import geometry
+
+# NumPy, SciPy and Shapely are imported where a merge needs them (~60 MB and ~0.4 s
+# a process): a web process that never merges jobs does not load them.
 
 TAG_THRESHOLD = 0.25
 SHAPE_THRESHOLD = 0.25
@@ -120,6 +121,9 @@ def _match(
     threshold: float,
 ) -> list[tuple[int, int]]:
     """Hungarian assignment of candidates to old objects, pairs within the threshold."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
     cost = np.empty((len(candidates), len(old)), dtype=float)
     for i, candidate in enumerate(candidates):
         for j, existing in enumerate(old):
@@ -171,6 +175,8 @@ def _unite_plain(candidate: T, old: T) -> T:
 
 def _iou(a: geometry.Polygon, b: geometry.Polygon) -> float:
     """Shapely IoU; 0 for an invalid or zero-area polygon (CVAT's rule)."""
+    from shapely.errors import GEOSException
+
     try:
         if not (a.is_valid and b.is_valid) or a.area == 0 or b.area == 0:
             return 0.0
@@ -181,10 +187,15 @@ def _iou(a: geometry.Polygon, b: geometry.Polygon) -> float:
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> geometry.Polygon:
+    from shapely import geometry
+
     return geometry.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
 def _polygon(points: Sequence[float]) -> geometry.Polygon | None:
+    from shapely import geometry
+    from shapely.errors import GEOSException
+
     try:
         return geometry.Polygon(list(zip(points[0::2], points[1::2], strict=False)))
     except (ValueError, GEOSException):
@@ -213,6 +224,8 @@ def shape_similarity(
 
 def _cuboid_similarity(a: Sequence[float], b: Sequence[float]) -> float:
     """Top-view IoU times side-view IoU of axis-aligned boxes around the centres."""
+
+    from shapely import geometry
 
     def view(points: Sequence[float], axis: int) -> geometry.Polygon:
         cx, c2 = points[0], points[axis]

@@ -8,6 +8,11 @@ from typing import BinaryIO, Protocol
 from annotask.cache.lease import LEASE_SECONDS, Lease
 
 
+class WouldWait(Exception):  # noqa: N818 - a signal, not an error
+    """``open_nowait`` would have to wait (a write, or the network): call ``open``
+    from a worker thread instead."""
+
+
 class ChunkCache(Protocol):
     def open(self, key: str) -> BinaryIO | None:
         """The cached value as a file to read (and close), or None on a miss. A real

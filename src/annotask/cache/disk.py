@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import diskcache
 
+from annotask.cache.base import WouldWait
 from annotask.cache.lease import LEASE_SECONDS, Lease, try_lease
 
 COUNT_INTERVAL = 1.0
@@ -63,6 +64,21 @@ class DiskChunkCache:
             if hasattr(handle, "close"):
                 handle.close()
         return value if hasattr(value, "read") else io.BytesIO(value)
+
+    def open_nowait(self, key: str) -> BinaryIO | None:
+        """As :meth:`open`, for the event loop: a read that never waits for a
+        writer (SQLite's WAL readers do not), or :class:`WouldWait` when this hit
+        is due to be counted for eviction (a write, which may wait for a lock)."""
+        if self._count_due(key):
+            raise WouldWait(key)
+        value = self._reader.get(key, read=True)
+        if value is None:
+            return None
+        return value if hasattr(value, "read") else io.BytesIO(value)
+
+    def _count_due(self, key: str) -> bool:
+        last = self._counted.get(key)
+        return last is None or time.monotonic() - last >= self._count_interval
 
     def _due_for_count(self, key: str) -> bool:
         now = time.monotonic()

@@ -23,9 +23,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterator, Sequence
-from typing import IO, Any
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Any
 
 from annotask.annotations.interpolation import interpolate_track
 from annotask.annotations.model import AnnotationSet, Attribute, Shape, TrackedShape
@@ -43,9 +41,14 @@ EXPORTED_TYPES = ("rectangle", "polygon", "mask")
 
 # ---- run-length encodings --------------------------------------------------------
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def _runs(flat: np.ndarray) -> list[int]:
     """Alternating run lengths of a 0/1 vector, starting with zeros."""
+    import numpy as np  # on use: a web process that never converts masks skips it
+
     if flat.size == 0:
         return []
     edges = np.flatnonzero(np.diff(flat)) + 1
@@ -55,6 +58,8 @@ def _runs(flat: np.ndarray) -> list[int]:
 
 def _unruns(counts: Sequence[int], size: int, strict: bool = True) -> np.ndarray:
     """Runs back to a 0/1 vector; without ``strict``, runs past the end are clipped."""
+    import numpy as np  # on use: a web process that never converts masks skips it
+
     flat = np.zeros(size, dtype=np.uint8)
     position, value = 0, 0
     for count in counts:
@@ -111,6 +116,8 @@ def mask_to_coco(
     points: Sequence[float], width: int, height: int
 ) -> tuple[dict[str, Any], list[float], int]:
     """CVAT mask points (row-major RLE over its box + box) to COCO RLE, bbox and area."""
+    import numpy as np  # on use: a web process that never converts masks skips it
+
     left, top, right, bottom = (int(v) for v in points[-4:])
     box_w, box_h = right - left + 1, bottom - top + 1
     counts = [int(v) for v in points[:-4]]
@@ -127,6 +134,8 @@ def mask_to_coco(
 
 def coco_to_mask(segmentation: dict[str, Any]) -> list[float] | None:
     """COCO RLE to CVAT mask points, cropped to the mask's box; None for an empty mask."""
+    import numpy as np  # on use: a web process that never converts masks skips it
+
     try:
         height, width = (int(v) for v in segmentation["size"])
         counts = segmentation["counts"]

@@ -33,72 +33,175 @@ Public API
     PDF           ``annotask.media.pdf.render_pdf`` (needs the optional pypdfium2)
 """
 
-from .chunk_size import image_chunk_size, video_chunk_size
-from .chunks import (
-    can_pass_through,
-    context_image_names,
-    encode_frame_jpeg,
-    original_frame_bytes,
-    write_compressed_image_chunk,
-    write_context_image_chunk,
-    write_original_image_chunk,
-    write_point_cloud_chunk,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Light modules, and names that are also submodules' names (``frame_range``): once a
+# submodule is imported Python sets the package attribute of its name to the module,
+# so such a name must be bound here, after that import, never left to ``__getattr__``.
 from .errors import MediaError
 from .frame_range import frame_range, parse_frame_filter
-from .images import (
-    ImageInfo,
-    ImageSource,
-    encode_jpeg,
-    load_image,
-    load_rgb,
-    probe_image,
-    probe_size,
-    probe_sizes,
-    set_pixel_limit,
-)
-from .jpeg import estimate_quality
-from .kinds import (
-    MediaKind,
-    MediaSelection,
-    classify_media,
-    match_point_cloud_context,
-    media_kind,
-)
-from .manifest import (
-    ImageEntry,
-    ManifestHeader,
-    ManifestType,
-    VideoProperties,
-    check_manifest_mapping,
-    image_entry_for,
-    iter_image_entries,
-    iter_video_keyframes,
-    open_manifest,
-    restore_order_from_manifest,
-    validate_manifest,
-    write_image_manifest,
-    write_video_manifest,
-)
-from .parallel import ordered_map
-from .point_cloud import (
-    PcdHeader,
-    convert_kitti_bin,
-    pcd_name_for_bin,
-    probe_point_cloud,
-    read_pcd_header,
-)
-from .preview import make_preview, point_cloud_preview
-from .sorting import SortingMethod, sort_files
-from .video import Keyframe, VideoInfo, frame_to_image, frame_to_ndarray, iter_frames, probe_video
-from .video_chunks import (
-    ORIGINAL_VIDEO_QUALITY,
-    quality_to_crf,
-    select_encoder,
-    write_video_chunk,
-    write_video_file_chunk,
-    write_video_frames_zip_chunk,
-)
+from .pixel_limit import set_pixel_limit
+
+# Each name is imported from its module on first use (PEP 562), so importing one
+# small module (``annotask.media.errors``) or this package does not load Pillow,
+# NumPy, PyAV and the codecs: a web process that never touches media stays lean.
+_MODULE_OF = {
+    "image_chunk_size": "chunk_size",
+    "video_chunk_size": "chunk_size",
+    "can_pass_through": "chunks",
+    "context_image_names": "chunks",
+    "encode_frame_jpeg": "chunks",
+    "original_frame_bytes": "chunks",
+    "write_compressed_image_chunk": "chunks",
+    "write_context_image_chunk": "chunks",
+    "write_original_image_chunk": "chunks",
+    "write_point_cloud_chunk": "chunks",
+    "MediaError": "errors",
+    "frame_range": "frame_range",
+    "parse_frame_filter": "frame_range",
+    "ImageInfo": "images",
+    "ImageSource": "images",
+    "encode_jpeg": "images",
+    "load_image": "images",
+    "load_rgb": "images",
+    "probe_image": "images",
+    "probe_size": "images",
+    "probe_sizes": "images",
+    "set_pixel_limit": "pixel_limit",
+    "estimate_quality": "jpeg",
+    "MediaKind": "kinds",
+    "MediaSelection": "kinds",
+    "classify_media": "kinds",
+    "match_point_cloud_context": "kinds",
+    "media_kind": "kinds",
+    "ImageEntry": "manifest",
+    "ManifestHeader": "manifest",
+    "ManifestType": "manifest",
+    "VideoProperties": "manifest",
+    "check_manifest_mapping": "manifest",
+    "image_entry_for": "manifest",
+    "iter_image_entries": "manifest",
+    "iter_video_keyframes": "manifest",
+    "open_manifest": "manifest",
+    "restore_order_from_manifest": "manifest",
+    "validate_manifest": "manifest",
+    "write_image_manifest": "manifest",
+    "write_video_manifest": "manifest",
+    "ordered_map": "parallel",
+    "PcdHeader": "point_cloud",
+    "convert_kitti_bin": "point_cloud",
+    "pcd_name_for_bin": "point_cloud",
+    "probe_point_cloud": "point_cloud",
+    "read_pcd_header": "point_cloud",
+    "make_preview": "preview",
+    "point_cloud_preview": "preview",
+    "SortingMethod": "sorting",
+    "sort_files": "sorting",
+    "Keyframe": "video",
+    "VideoInfo": "video",
+    "frame_to_image": "video",
+    "frame_to_ndarray": "video",
+    "iter_frames": "video",
+    "probe_video": "video",
+    "ORIGINAL_VIDEO_QUALITY": "video_chunks",
+    "quality_to_crf": "video_chunks",
+    "select_encoder": "video_chunks",
+    "write_video_chunk": "video_chunks",
+    "write_video_file_chunk": "video_chunks",
+    "write_video_frames_zip_chunk": "video_chunks",
+}
+
+if TYPE_CHECKING:
+    from .chunk_size import image_chunk_size, video_chunk_size
+    from .chunks import (
+        can_pass_through,
+        context_image_names,
+        encode_frame_jpeg,
+        original_frame_bytes,
+        write_compressed_image_chunk,
+        write_context_image_chunk,
+        write_original_image_chunk,
+        write_point_cloud_chunk,
+    )
+    from .errors import MediaError
+    from .frame_range import frame_range, parse_frame_filter
+    from .images import (
+        ImageInfo,
+        ImageSource,
+        encode_jpeg,
+        load_image,
+        load_rgb,
+        probe_image,
+        probe_size,
+        probe_sizes,
+        set_pixel_limit,
+    )
+    from .jpeg import estimate_quality
+    from .kinds import (
+        MediaKind,
+        MediaSelection,
+        classify_media,
+        match_point_cloud_context,
+        media_kind,
+    )
+    from .manifest import (
+        ImageEntry,
+        ManifestHeader,
+        ManifestType,
+        VideoProperties,
+        check_manifest_mapping,
+        image_entry_for,
+        iter_image_entries,
+        iter_video_keyframes,
+        open_manifest,
+        restore_order_from_manifest,
+        validate_manifest,
+        write_image_manifest,
+        write_video_manifest,
+    )
+    from .parallel import ordered_map
+    from .point_cloud import (
+        PcdHeader,
+        convert_kitti_bin,
+        pcd_name_for_bin,
+        probe_point_cloud,
+        read_pcd_header,
+    )
+    from .preview import make_preview, point_cloud_preview
+    from .sorting import SortingMethod, sort_files
+    from .video import (
+        Keyframe,
+        VideoInfo,
+        frame_to_image,
+        frame_to_ndarray,
+        iter_frames,
+        probe_video,
+    )
+    from .video_chunks import (
+        ORIGINAL_VIDEO_QUALITY,
+        quality_to_crf,
+        select_encoder,
+        write_video_chunk,
+        write_video_file_chunk,
+        write_video_frames_zip_chunk,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ORIGINAL_VIDEO_QUALITY",

@@ -23,6 +23,10 @@ from PIL import Image, ImageOps, JpegImagePlugin
 
 from . import jpeg
 from .errors import MediaError, display_name
+from .pixel_limit import apply as _apply_pixel_limit
+from .pixel_limit import set_pixel_limit as set_pixel_limit
+
+_apply_pixel_limit(Image)
 
 ImageSource = str | os.PathLike[str] | bytes
 """A path to an image file, or the file's bytes."""
@@ -62,16 +66,6 @@ class ImageInfo:
     def rotated(self) -> bool:
         """True when EXIF asks for a transposition before display."""
         return self.orientation != 1
-
-
-def set_pixel_limit(max_pixels: int | None) -> None:
-    """Set the process-wide decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``).
-
-    Pillow itself refuses images over twice this limit inside ``Image.open``, so a
-    per-call ``max_pixels`` can only be *stricter*; to accept larger images, call
-    this once at start-up (and in every pool worker's initializer).
-    """
-    Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def _open(source: ImageSource) -> Image.Image:

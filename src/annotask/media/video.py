@@ -40,6 +40,9 @@ import numpy as np
 from PIL import Image
 
 from .errors import MediaError, display_name
+from .pixel_limit import apply as _apply_pixel_limit
+
+_apply_pixel_limit(Image)
 
 
 class Keyframe(NamedTuple):

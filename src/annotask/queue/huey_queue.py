@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-
-from huey import Huey, RedisHuey, SqliteHuey
+from typing import TYPE_CHECKING
 
 from annotask.queue.base import DEFAULT_LANE, LANES, RequestRunner
+from annotask.queue.huey_import import import_huey
 from annotask.queue.wakeup import Wakeup
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,7 @@ def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") ->
     """
     lanes: dict[str, HueyQueue] = {}
     if queue_url.startswith(("redis://", "rediss://", "unix://")):
+        RedisHuey = import_huey(redis=True).RedisHuey  # noqa: N806 - Huey's class
         for lane in LANES:
             # A blocking read (BRPOP): a worker takes a job the moment it is queued.
             huey: Huey = RedisHuey(
@@ -155,6 +159,7 @@ def make_queue(queue_url: str, sqlite_path: str, namespace: str = "annotask") ->
         return LanedQueue(lanes)
     if queue_url:
         raise ValueError(f"Unsupported queue URL {queue_url!r}: use redis://... or leave empty")
+    SqliteHuey = import_huey(redis=False).SqliteHuey  # noqa: N806 - Huey's class
     for lane in LANES:
         huey = SqliteHuey(
             _lane_name("annotask", lane), filename=sqlite_path, timeout=30, results=False

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotask import media
-from annotask.media.video import Keyframe
 
 COMPRESSED = "compressed"
 ORIGINAL = "original"
@@ -109,7 +108,7 @@ def _write(spec: ChunkSpec, out: Path | io.BytesIO, threads: int) -> None:
             wanted[0],
             wanted[-1],
             wanted[1] - wanted[0] if len(wanted) > 1 else 1,
-            [Keyframe(n, p) for n, p in spec.keyframes],
+            [media.Keyframe(n, p) for n, p in spec.keyframes],
         )
     )
     if spec.chunk_type == IMAGESET:

@@ -21,7 +21,6 @@ from annotask.domain.task_data.layout import TaskLayout
 from annotask.domain.task_data.params import DataParams
 from annotask.security.archives import extract_archive, is_archive
 from annotask.security.errors import UnsafeInput
-from annotask.security.http_client import DownloadPolicy, check_url_count, download
 from annotask.security.paths import resolve_in_root
 from annotask.settings import Settings
 
@@ -151,6 +150,9 @@ def _from_share(settings: Settings, layout: TaskLayout, params: DataParams) -> C
 def _download(
     settings: Settings, layout: TaskLayout, urls: list[str], report: Report
 ) -> CollectedSources:
+    # httpx (and the CLI libraries its package imports) only where a URL is fetched.
+    from annotask.security.http_client import DownloadPolicy, check_url_count, download
+
     policy = DownloadPolicy.from_settings(settings)
     try:
         check_url_count(urls, policy)

@@ -15,7 +15,6 @@ from annotask.domain.task_data.params import DataParams
 from annotask.domain.task_data.sources import share_files
 from annotask.domain.uploads import StagingArea, forget_uploads
 from annotask.security.errors import UnsafeInput
-from annotask.security.http_client import DownloadPolicy, check_url_count, plan_request
 from annotask.services import Services
 
 OPERATION = "create:task"
@@ -100,6 +99,9 @@ def _check_urls(services: Services, urls: list[str]) -> None:
     The addresses are resolved again when downloading (and the connection pinned),
     so a check here cannot be bypassed by DNS answers changing later.
     """
+    # httpx (and the CLI libraries its package imports) only for remote files.
+    from annotask.security.http_client import DownloadPolicy, check_url_count, plan_request
+
     policy = DownloadPolicy.from_settings(services.settings)
     try:
         check_url_count(urls, policy)
