@@ -1,0 +1,81 @@
+"""A login does not hold SQLite's write lock while Argon2 checks the password.
+
+Found by ``bench/load.py``: the login ran the (deliberately slow) hash inside its
+write transaction, so on the embedded default every login stalled every save of
+every annotator until the hash was done. Here the real app on a real SQLite file
+logs in through HTTP while a hook inside the password check tries to take the
+write lock from another connection without waiting: it must get it at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from fastapi.testclient import TestClient
+
+from annotask.app import create_app
+from annotask.db.migrate import upgrade
+from annotask.domain import auth
+from annotask.domain.users import create_user
+from annotask.services import Services
+from annotask.settings import Settings
+
+
+@pytest.fixture
+def app(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    upgrade(settings.resolved_database_url)
+    services = Services(settings)
+    with services.sessions() as db, db.begin():
+        create_user(db, "ann", "right-password")
+    with TestClient(create_app(services=services)) as client:
+        yield client, settings.data_dir / "annotask.db"
+
+
+@pytest.fixture
+def lock_seen_during_hash(app, monkeypatch):
+    """Runs the real verification, after noting whether another connection could take
+    the write lock at that moment (``BEGIN IMMEDIATE`` with no busy wait)."""
+    _, path = app
+    seen: list[str] = []
+    real = auth.verify_password
+
+    def probing(password_hash, password):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", probing)
+    return seen
+
+
+def test_a_login_leaves_the_write_lock_free_while_hashing(app, lock_seen_during_hash):
+    client, _ = app
+    body = {"username": "ann", "password": "right-password"}
+    response = client.post("/api/auth/login", json=body)
+    assert response.status_code == 200
+    assert lock_seen_during_hash == ["free"]
+    key = response.json()["key"]
+    me = client.get("/api/users/self", headers={"Authorization": f"Token {key}"})
+    assert me.status_code == 200 and me.json()["username"] == "ann"
+
+
+def test_a_refused_login_leaves_the_lock_free_and_still_counts(app, lock_seen_during_hash):
+    """The failure is recorded after the hash, in its own write: the throttle still
+    refuses once the limit (10 by default) is reached."""
+    client, _ = app
+    answers = [
+        client.post("/api/auth/login", json={"username": "ann", "password": "wrong"}).status_code
+        for _ in range(11)
+    ]
+    assert lock_seen_during_hash == ["free"] * 10  # the 11th is throttled before hashing
+    assert answers == [400] * 10 + [429]
