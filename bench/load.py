@@ -360,19 +360,21 @@ async def creator(caller: Caller, number: int, until: float, uploads: list[bytes
 
 CREATE_USERS = """
 import json, sys
+from annotask.db.models import User
+from annotask.domain.passwords import hash_password
 from annotask.services import Services
 from annotask.settings import Settings
-from annotask.domain.users import create_user
 names = json.loads(sys.argv[1])
+hashes = [hash_password("pw-" + name) for name in names]  # before the write transaction
 services = Services(Settings())
 with services.sessions() as db, db.begin():
-    for name in names:
-        create_user(db, name, "pw-" + name)
+    db.add_all(User(username=n, password_hash=h) for n, h in zip(names, hashes))
 """
 
 
 def create_users(server: Server, names: list[str]) -> None:
-    """All the accounts in one process (``annotask users add`` is one process each)."""
+    """All the accounts in one process (``annotask users add`` is one process each),
+    hashed before the one short write transaction that inserts them."""
     subprocess.run(
         [sys.executable, "-c", CREATE_USERS, json.dumps(names)],
         env=server.env(),
@@ -504,7 +506,10 @@ async def measure(
     server_pids,
 ) -> Outcome:  # fmt: skip
     connections = len(setup.annotators) + CREATORS + 4
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # An idle connection is dropped before uvicorn's 5 s keep-alive timeout closes it
+    # (as browsers do): reusing one just as the server closes it fails the request.
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                          keepalive_expiry=3)  # fmt: skip
     uploads = [jpeg(100_000 + i) for i in range(UPLOAD_IMAGES)]
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
         base, solo = await baseline(http, setup.solo, rounds=40)
