@@ -91,14 +91,14 @@ def jpeg(index: int, size: tuple[int, int] = FRAME_SIZE) -> bytes:
 
 
 def share_frames(directory: Path, count: int) -> str:
-    """``count`` frames in ``directory/frames`` (kept between runs); the share path."""
-    frames = directory / "frames"
+    """``count`` frames in ``directory/frames-<count>`` (kept between runs); the share path."""
+    frames = directory / f"frames-{count}"
     frames.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         path = frames / f"f{i:05d}.jpg"
         if not path.exists():
             path.write_bytes(jpeg(i))
-    return "frames/"
+    return f"{frames.name}/"
 
 
 # ---- statistics -------------------------------------------------------------------
@@ -215,8 +215,9 @@ class Annotator:
         points = [float(x), float(y), float(x + self.rng.randint(5, 120)),
                   float(y + self.rng.randint(5, 120))]  # fmt: skip
         return {"type": "rectangle", "frame": frame, "label_id": self.label_id,
-                "points": points, "occluded": False, "z_order": 0, "group": 0,
-                "source": "manual", "attributes": []}  # fmt: skip
+                "group": 0, "source": "manual", "occluded": False, "outside": False,
+                "z_order": 0, "rotation": 0.0, "points": points, "attributes": [],
+                "elements": []}  # fmt: skip
 
     async def save(self, frame: int) -> None:
         """One save of the view: create a shape, or move some, or delete one."""
@@ -306,12 +307,10 @@ class SaveFailed(Exception):
     pass
 
 
-SENT_FIELDS = ("type", "frame", "label_id", "points", "occluded", "z_order", "group",
-               "source", "attributes")  # fmt: skip
-
-
 def sent_fields(shape: dict) -> dict:
-    return {k: shape[k] for k in SENT_FIELDS}
+    """A shape as the server returns it, without its id: every other field must be
+    exactly what the annotator sent (an extra field, such as a score, is a difference)."""
+    return {k: v for k, v in shape.items() if k != "id"}
 
 
 # ---- task creators -------------------------------------------------------------------
