@@ -1,4 +1,5 @@
-"""A login does not hold SQLite's write lock while Argon2 checks the password.
+"""A login (or a new account, or a new password) does not hold SQLite's write lock
+while Argon2 hashes the password.
 
 Found by ``bench/load.py``: the login ran the (deliberately slow) hash inside its
 write transaction, so on the embedded default every login stalled every save of
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from annotask.app import create_app
 from annotask.db.migrate import upgrade
-from annotask.domain import auth
+from annotask.domain import auth, users
 from annotask.domain.users import create_user
 from annotask.services import Services
 from annotask.settings import Settings
@@ -43,15 +44,7 @@ def lock_seen_during_hash(app, monkeypatch):
     real = auth.verify_password
 
     def probing(password_hash, password):
-        other = sqlite3.connect(path, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            seen.append("free")
-        except sqlite3.OperationalError as exc:
-            seen.append(str(exc))
-        finally:
-            other.close()
+        _probe_lock(path, seen)
         return real(password_hash, password)
 
     monkeypatch.setattr(auth, "verify_password", probing)
@@ -79,3 +72,38 @@ def test_a_refused_login_leaves_the_lock_free_and_still_counts(app, lock_seen_du
     ]
     assert lock_seen_during_hash == ["free"] * 10  # the 11th is throttled before hashing
     assert answers == [400] * 10 + [429]
+
+
+def _probe_lock(path, seen: list[str]) -> None:
+    """Note whether another connection can take the write lock right now, not waiting."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        seen.append("free")
+    except sqlite3.OperationalError as exc:
+        seen.append(str(exc))
+    finally:
+        other.close()
+
+
+def test_new_accounts_and_passwords_are_hashed_before_the_lock(tmp_path, monkeypatch):
+    """``annotask users add`` and ``users passwd``: one transaction each, as the CLI runs them."""
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    upgrade(settings.resolved_database_url)
+    services = Services(settings)
+    path = settings.data_dir / "annotask.db"
+    seen: list[str] = []
+    real = users.hash_password
+
+    def probing(password):
+        _probe_lock(path, seen)
+        return real(password)
+
+    monkeypatch.setattr(users, "hash_password", probing)
+    with services.sessions() as db, db.begin():
+        create_user(db, "bob", "first")
+    with services.sessions() as db, db.begin():
+        users.set_password(db, "bob", "second")
+    assert seen == ["free", "free"]
