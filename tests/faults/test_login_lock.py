@@ -14,10 +14,13 @@ import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from annotask.app import create_app
 from annotask.db.migrate import upgrade
-from annotask.domain import auth, users
+from annotask.db.models import User
+from annotask.domain import auth, login_throttle, users
+from annotask.domain.login_throttle import LoginLimits
 from annotask.domain.users import create_user
 from annotask.services import Services
 from annotask.settings import Settings
@@ -107,3 +110,34 @@ def test_new_accounts_and_passwords_are_hashed_before_the_lock(tmp_path, monkeyp
     with services.sessions() as db, db.begin():
         users.set_password(db, "bob", "second")
     assert seen == ["free", "free"]
+
+
+def test_failures_recorded_while_a_login_hashes_still_throttle_it(app, monkeypatch):
+    """The throttle is read before the hash, outside the write lock; guesses sent at
+    once all pass that first look. The right password among them is refused when
+    the others' failures reached the cap meanwhile: it is checked again before the
+    session is written (on the old single-transaction code SQLite serialised them)."""
+    client, path = app
+    settings = Settings(data_dir=path.parent)
+    limits = LoginLimits.from_settings(settings)
+    services = Services(settings)
+    real = auth.verify_password
+
+    def others_fail_meanwhile(password_hash, password):
+        with services.sessions() as db, db.begin():
+            user = db.scalar(select(User).where(User.username == "ann"))
+            for _ in range(limits.per_address):
+                login_throttle.record_failure(
+                    db, login_throttle.account_key(user, "ann"), "testclient", limits
+                )
+        return real(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", others_fail_meanwhile)
+    try:
+        response = client.post(
+            "/api/auth/login", json={"username": "ann", "password": "right-password"}
+        )
+    finally:
+        services.close()
+    assert response.status_code == 429, response.text
+    assert "sessionid" not in response.cookies

@@ -352,7 +352,9 @@ def sign_in(
     transaction it held SQLite's write lock, so every login stalled every save of
     every annotator for that long (and 50 logins at once queued saves for seconds).
     A password changed or an account deactivated between the two steps refuses the
-    login (not counted as a failure), as if it had come a moment later.
+    login (not counted as a failure), as if it had come a moment later; so does the
+    throttle, checked again in the write transaction with the failures that
+    concurrent attempts recorded meanwhile.
     """
     with (read_sessions or sessions)() as db, db.begin():
         checked = check_password(
@@ -366,6 +368,9 @@ def sign_in(
         user = db.get(User, verified[0])
         if user is None or not user.is_active or user.password_hash != verified[1]:
             return None
+        # Failures other attempts recorded while this one hashed count too: a batch of
+        # guesses sent at once gets no more tries than the same guesses one by one.
+        login_throttle.check(db, checked.key, address, limits, user)
         return _open_session(db, user, address, session_days)
 
 
