@@ -98,12 +98,17 @@ def login(
     limits: LoginLimits,
 ) -> LoginResult | None:
     """Check a password and open a session; None when the credentials are wrong
-    (the failure is recorded in ``db``, whose transaction the caller commits)."""
+    (the failure is recorded in ``db``, whose transaction the caller commits).
+    ``sign_in`` is the route's way: it keeps the hash out of the write transaction."""
     checked = check_password(db, username, password, address=address, limits=limits, by_email=True)
-    user = checked.user
-    if user is None:
+    if checked.user is None:
         login_throttle.record_failure(db, checked.key, address, limits)
         return None
+    return _open_session(db, checked.user, address, session_days)
+
+
+def _open_session(db: DbSession, user: User, address: str, session_days: int) -> LoginResult:
+    """The writes of a successful login: known address, last login, session, key."""
     login_throttle.record_success(db, user, address)
     user.last_login = utcnow()
     session_key = secrets.token_urlsafe(32)
@@ -337,18 +342,36 @@ def sign_in(
     address: str,
     session_days: int,
     limits: LoginLimits,
+    read_sessions: sessionmaker[DbSession] | None = None,
 ) -> LoginResult | None:
-    """``POST /api/auth/login`` in a transaction of its own: a refused login is
-    answered with an error and its recorded failure must still be committed."""
-    with sessions() as db, db.begin():
-        return login(
-            db,
-            username=username,
-            password=password,
-            address=address,
-            session_days=session_days,
-            limits=limits,
+    """``POST /api/auth/login``: the throttle and the password in a read transaction
+    (``read_sessions``), then the outcome (a failure, or the new session) in a short
+    write transaction of its own, committed even when the login is refused.
+
+    Argon2 takes tens of milliseconds, hundreds on a busy machine: inside a write
+    transaction it held SQLite's write lock, so every login stalled every save of
+    every annotator for that long (and 50 logins at once queued saves for seconds).
+    A password changed or an account deactivated between the two steps refuses the
+    login (not counted as a failure), as if it had come a moment later; so does the
+    throttle, checked again in the write transaction with the failures that
+    concurrent attempts recorded meanwhile.
+    """
+    with (read_sessions or sessions)() as db, db.begin():
+        checked = check_password(
+            db, username, password, address=address, limits=limits, by_email=True
         )
+        verified = (checked.user.id, checked.user.password_hash) if checked.user else None
+    with sessions() as db, db.begin():
+        if verified is None:
+            login_throttle.record_failure(db, checked.key, address, limits)
+            return None
+        user = db.get(User, verified[0])
+        if user is None or not user.is_active or user.password_hash != verified[1]:
+            return None
+        # Failures other attempts recorded while this one hashed count too: a batch of
+        # guesses sent at once gets no more tries than the same guesses one by one.
+        login_throttle.check(db, checked.key, address, limits, user)
+        return _open_session(db, user, address, session_days)
 
 
 @dataclass(frozen=True)

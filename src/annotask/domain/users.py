@@ -37,11 +37,14 @@ def create_user(
     validate_username(username)
     if not password:
         raise ValidationFailed({"password": "The password must not be empty."})
+    # Hashed before the first query: in a transaction of its own (the CLI's), the slow
+    # hash then runs before SQLite's write lock is taken, not while saves wait for it.
+    password_hash = hash_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValidationFailed({"username": f"A user named '{username}' already exists."})
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         is_superuser=is_superuser,
         email=email,
         first_name=first_name,
@@ -64,8 +67,9 @@ def set_password(session: Session, username: str, password: str) -> User:
     old one is signed out); personal access tokens stay, as in CVAT."""
     if not password:
         raise ValidationFailed({"password": "The password must not be empty."})
+    password_hash = hash_password(password)  # before the lock, as in ``create_user``
     user = get_user_by_name(session, username)
-    user.password_hash = hash_password(password)
+    user.password_hash = password_hash
     end_logins(session, user)
     return user
 

@@ -78,6 +78,7 @@ def login(
         address=client_address(request),
         session_days=settings.session_days,
         limits=LoginLimits.from_settings(settings),
+        read_sessions=services.read_sessions,
     )
     if result is None:
         raise ValidationFailed("Unable to log in with provided credentials.")
