@@ -24,7 +24,7 @@ def set_pixel_limit(max_pixels: int | None) -> None:
     """
     global _limit
     _limit = max_pixels
-    image = sys.modules.get("PIL.Image")
+    image: Any = sys.modules.get("PIL.Image")
     if image is not None:
         image.MAX_IMAGE_PIXELS = max_pixels
 

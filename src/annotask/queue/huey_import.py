@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
+from typing import Any
 
 _OPTIONAL = ("redis", "psycopg")
 
 
 def import_huey(*, redis: bool) -> ModuleType:
     """``huey``, with its Redis storage usable when ``redis`` is true."""
+    with_redis = redis
     hidden = []
     if "huey.storage" not in sys.modules:
         for name in _OPTIONAL:
-            if name == "redis" and redis:
+            if name == "redis" and with_redis:
                 continue
             if name not in sys.modules:
                 sys.modules[name] = None  # type: ignore[assignment]
@@ -33,16 +35,16 @@ def import_huey(*, redis: bool) -> ModuleType:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-    storage = huey.storage
-    if redis and storage.Redis is None:
+    storage: Any = huey.storage
+    if with_redis and storage.Redis is None:
         import redis as redis_module
-        import redis.exceptions
+        from redis import exceptions as redis_exceptions
 
         storage.ConnectionPool = redis_module.ConnectionPool
         storage.Redis = redis_module.Redis
-        storage.ConnectionError = redis.exceptions.ConnectionError
-        storage.TimeoutError = redis.exceptions.TimeoutError
+        storage.ConnectionError = redis_exceptions.ConnectionError
+        storage.TimeoutError = redis_exceptions.TimeoutError
         for value in vars(storage).values():  # class attributes bound at definition time
             if isinstance(value, type) and vars(value).get("redis_client", False) is None:
-                value.redis_client = redis_module.Redis
+                setattr(value, "redis_client", redis_module.Redis)  # noqa: B010
     return huey
