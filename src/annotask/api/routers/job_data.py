@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json
-from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
+from annotask.api.deps import (
+    Caller,
+    CurrentCaller,
+    ServicesDep,
+    in_one_trip,
+    one_trip_waiting,
+)
 from annotask.api.media import query_number, send
 from annotask.api.openapi import DATA_MEDIA, DATA_QUERY, binary, body_doc
 from annotask.api.routing import CvatRouter
@@ -78,11 +84,17 @@ def _job_data(
 
 
 @router.get("/{job_id}/data/meta", response_model=DataMetaRead)
-def get_job_data_meta(job_id: int, caller: CurrentCaller, db: Db) -> Response:
-    job = _visible_job(db, caller, job_id)
-    segment = job.segment
+async def get_job_data_meta(job_id: int, request: Request) -> Response:
+    """Read by every annotator's view on opening a job: one thread trip, as the frame
+    reads (as dependencies, the caller and the session each cost a trip, and under
+    load each trip queues behind the frame reads on the shared threads)."""
+
+    def meta(caller: Caller, db: Session) -> dict:
+        segment = _visible_job(db, caller, job_id).segment
+        return data_meta(db, segment.task, segment.start_frame, segment.stop_frame)
+
     # One row per frame: answered as the domain made it, not validated again.
-    return JSONResponse(data_meta(db, segment.task, segment.start_frame, segment.stop_frame))
+    return JSONResponse(await run_in_threadpool(in_one_trip, request, meta))
 
 
 @router.patch(

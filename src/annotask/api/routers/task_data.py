@@ -8,7 +8,14 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from annotask.api.body import read_json, validate
-from annotask.api.deps import Caller, CurrentCaller, Db, ServicesDep, one_trip_waiting
+from annotask.api.deps import (
+    Caller,
+    CurrentCaller,
+    Db,
+    ServicesDep,
+    in_one_trip,
+    one_trip_waiting,
+)
 from annotask.api.media import query_number, send
 from annotask.api.multipart import receive_multipart
 from annotask.api.openapi import DATA_MEDIA, DATA_QUERY, binary, body_doc
@@ -145,9 +152,14 @@ async def get_data(task_id: int, request: Request, services: ServicesDep) -> Res
 
 
 @router.get("/{task_id}/data/meta", response_model=DataMetaRead)
-def get_data_meta(task_id: int, request: Request, caller: CurrentCaller, db: Db) -> Response:
-    task = _visible_task(db, caller, task_id)
-    return JSONResponse(data_meta(db, task))  # one row per frame: not validated again
+async def get_data_meta(task_id: int, request: Request) -> Response:
+    """One thread trip, as the job's meta (``job_data.get_job_data_meta``)."""
+
+    def meta(caller: Caller, db: Session) -> dict:
+        return data_meta(db, _visible_task(db, caller, task_id))
+
+    # One row per frame: answered as the domain made it, not validated again.
+    return JSONResponse(await run_in_threadpool(in_one_trip, request, meta))
 
 
 @router.get("/{task_id}/preview", response_model=None, responses=binary("image/*"))
