@@ -46,13 +46,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from annotask.cache.base import WouldWait
-from annotask.db.models import Job, Task, User
-from annotask.domain import auth, permissions
+from annotask.domain import auth
 from annotask.domain.errors import DomainError
 from annotask.domain.login_throttle import LoginLimits
 from annotask.domain.task_data import chunk_builder as cb
-from annotask.domain.task_data.layout import TaskLayout, data_layout
-from annotask.domain.task_data.serving import Payload, chunk_cache_key
+from annotask.domain.task_data import lean_reads
+from annotask.domain.task_data.lean_reads import Allowed, ChunkLayout
+from annotask.domain.task_data.serving import Payload
 from annotask.services import Services
 
 log = logging.getLogger(__name__)
@@ -164,36 +164,13 @@ class _Memory:
         self._entries.clear()
 
 
-@dataclass(frozen=True)
-class Layout:
-    """What serving any ready chunk of a task needs, without the database."""
-
-    task_id: int
-    size: int
-    chunk_size: int
-    static: bool  # chunk files on disk (``file_system``), else built into the cache
-    compressed_type: str
-    original_type: str
-    layout: TaskLayout
-    cache_prefix: str  # serving.chunk_cache_key of this data, less the range
-
-    def chunk_type(self, quality: str) -> str:
-        return self.compressed_type if quality == cb.COMPRESSED else self.original_type
-
-
-@dataclass(frozen=True)
-class Allowed:
-    task_id: int
-    job_range: tuple[int, int] | None  # a job's (start, stop) frames, inclusive
-
-
 class Decisions:
     """The three per-process memories, emptied together by a local revocation."""
 
     def __init__(self) -> None:
         self.users = _Memory()  # credentials digest -> user id
         self.allowed = _Memory()  # (user id, "tasks"/"jobs", id) -> Allowed
-        self.layouts = _Memory()  # task id -> Layout
+        self.layouts = _Memory()  # task id -> ChunkLayout
         self.generation = 0  # bumped by clear(): a read that began before is not stored
         self._lock = threading.Lock()
 
@@ -316,29 +293,23 @@ class FastData:
         return None if payload is None else media_send(payload)
 
     def _frame(self, read: ChunkRead, allowed: Allowed) -> Response | None:
-        """A frame, as the normal route finds it (``serving.get_frame``, one read
-        transaction), without authenticating and checking the permission again."""
+        """A frame, as the normal route finds it, without authenticating and checking
+        the permission again."""
         from annotask.api.media import send as media_send
-        from annotask.domain.task_data import serving
 
         if allowed.job_range is not None:
             start, stop = allowed.job_range
             if not start <= read.number <= stop:
                 return None
-        with self.services.read_sessions() as db, db.begin():
-            task = db.get(Task, allowed.task_id)
-            if task is None or task.data is None or not 0 <= read.number < task.data.size:
-                return None
-            payload = serving.get_frame(self.services, db, task, read.quality, read.number)
-            return media_send(payload)
+        payload = lean_reads.frame(self.services, allowed.task_id, read.quality, read.number)
+        return None if payload is None else media_send(payload)
 
-    def _remembered(self, memory: _Memory, key: Any, read: Callable[[Session], Any]) -> Any:
+    def _remembered(self, memory: _Memory, key: Any, read: Callable[[], Any]) -> Any:
         found = memory.get(key)
         if found is not None:
             return found
         generation, read_at = self.decisions.generation, time.monotonic()
-        with self.services.read_sessions() as db, db.begin():
-            value = read(db)
+        value = read()
         if value is not None:
             self.decisions.store(memory, key, value, read_at, generation)
         return value
@@ -374,47 +345,22 @@ class FastData:
         return who.user.id
 
     def _allowed(self, user_id: int, read: ChunkRead) -> Allowed | None:
-        def decide(db: Session) -> Allowed | None:
-            user = db.get(User, user_id)
-            if user is None or not user.is_active:
-                return None
-            if read.kind == "tasks":
-                task = db.get(Task, read.object_id)
-                if task is None or not permissions.can_see_task(db, user, task):
-                    return None
-                return Allowed(task.id, None)
-            job = db.get(Job, read.object_id)
-            if job is None or not permissions.can_see_job(db, user, job):
-                return None
-            segment = job.segment
-            return Allowed(segment.task_id, (segment.start_frame, segment.stop_frame))
-
         key = (user_id, read.kind, read.object_id)
-        return self._remembered(self.decisions.allowed, key, decide)
+        return self._remembered(
+            self.decisions.allowed,
+            key,
+            lambda: lean_reads.allowed(self.services, user_id, read.kind, read.object_id),
+        )
 
-    def _layout(self, task_id: int) -> Layout | None:
-        def describe(db: Session) -> Layout | None:
-            task = db.get(Task, task_id)
-            data = task.data if task is not None else None
-            if task is None or data is None:
-                return None
-            return Layout(
-                task_id=task.id,
-                size=data.size,
-                chunk_size=data.chunk_size,
-                static=data.storage_method == "file_system",
-                compressed_type=data.compressed_chunk_type,
-                original_type=data.original_chunk_type,
-                layout=data_layout(self.services.settings, task.id, data),
-                cache_prefix=chunk_cache_key(task, data, "", range(0)).rsplit(":", 2)[0],
-            )
-
-        return self._remembered(self.decisions.layouts, task_id, describe)
+    def _layout(self, task_id: int) -> ChunkLayout | None:
+        return self._remembered(
+            self.decisions.layouts, task_id, lambda: lean_reads.chunk_layout(self.services, task_id)
+        )
 
 
 def chunk_payload(
     services: Services,
-    layout: Layout,
+    layout: ChunkLayout,
     read: ChunkRead,
     job_range: tuple[int, int] | None,
     *,
