@@ -36,13 +36,18 @@ BACKGROUND_REQUESTS = pytest.mark.with_redis(
 LIVE, IN_PROCESS = "live", "in-process"
 
 
-def _kind(metafunc: pytest.Metafunc) -> str:
-    marker = metafunc.definition.get_closest_marker(MARK)
+def _marked(metafunc: pytest.Metafunc, name: str, needs: str) -> bool:
+    """The test carries mark ``name``, which must say why it ``needs`` what it asks."""
+    marker = metafunc.definition.get_closest_marker(name)
     if marker is None:
-        return IN_PROCESS
+        return False
     if not (marker.args or marker.kwargs.get("reason")):
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: say why it needs a live server")
-    return LIVE
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: say why it needs {needs}")
+    return True
+
+
+def _kind(metafunc: pytest.Metafunc) -> str:
+    return LIVE if _marked(metafunc, MARK, "a live server") else IN_PROCESS
 
 
 def _ours(metafunc: pytest.Metafunc, name: str) -> bool:
@@ -52,12 +57,7 @@ def _ours(metafunc: pytest.Metafunc, name: str) -> bool:
 
 
 def _backends(metafunc: pytest.Metafunc) -> list[str]:
-    marker = metafunc.definition.get_closest_marker(REDIS_MARK)
-    if marker is None:
-        return DATABASE_BACKENDS
-    if not (marker.args or marker.kwargs.get("reason")):
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: say why it needs Redis")
-    return BACKENDS
+    return BACKENDS if _marked(metafunc, REDIS_MARK, "Redis") else DATABASE_BACKENDS
 
 
 def parametrize(metafunc: pytest.Metafunc) -> None:

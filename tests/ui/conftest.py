@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import ADMIN, LiveServer
+from tests.ui.helpers import watch
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -83,16 +84,7 @@ def context(browser, ui_server) -> Iterator:
 def page(context, request, tmp_path_factory) -> Iterator:
     """A signed-in page; fails the test on uncaught errors and CSP violations."""
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    problems = watch(page)
     yield page
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

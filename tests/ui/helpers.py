@@ -12,6 +12,21 @@ from playwright.sync_api import Locator, Page, expect
 CREATION_TIMEOUT_MS = 60_000
 
 
+def watch(page: Page) -> list[str]:
+    """Uncaught errors and CSP violations of ``page``, to assert none at the end."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return problems
+
+
 def open_create_page(page: Page, path: str = "/tasks/create") -> None:
     page.goto(path)
     expect(page.locator("#create-task[data-ready='1']")).to_be_attached()

@@ -17,25 +17,10 @@ from tests.support.media import write_images
 from tests.support.resources import add_jobs, create_task, new_user, unique, user_id
 from tests.support.server import ADMIN
 from tests.ui.conftest import login_context
-from tests.ui.helpers import add_share_data, jobs_of
+from tests.ui.helpers import add_share_data, jobs_of, watch
 from tests.ui.test_annotation_view import draw, open_job, save, wait_image
 
 pytestmark = pytest.mark.xdist_group("ui")
-
-
-def watch(page: Page) -> list[str]:
-    """Uncaught errors and CSP violations of ``page``, to assert none at the end."""
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    return problems
 
 
 def wait_list(page: Page) -> None:

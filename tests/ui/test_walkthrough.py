@@ -39,6 +39,7 @@ from tests.ui.helpers import (
     submit_and_wait,
     task_by_name,
     wait_task_page,
+    watch,
 )
 from tests.ui.test_annotation_view import draw, save, wait_image
 from tests.ui.test_jobs_workflow import finish
@@ -108,16 +109,7 @@ def anonymous_page(browser, fresh_server) -> Iterator[Page]:
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=fresh_server.url)
     context.add_init_script(PIN_DATES)
     page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"console: {message.text}")
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
+    problems = watch(page)
     yield page
     context.close()
     assert not problems, problems
