@@ -65,7 +65,7 @@ def own_workers(server) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def images() -> dict[str, bytes]:
-    return noise_images(IMAGES)
+    return noise_images(IMAGES, (800, 600))  # chunking them lasts long enough to stop it midway
 
 
 def attempt_dirs(server: LiveServer, task_id: int) -> list[str]:
