@@ -28,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import POLL_SECONDS, Server, new_task, running  # noqa: E402
+from harness import Server, create_from_share, running  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out" / "concurrent-saves"
 TARGET_SECONDS = 1.0
@@ -45,22 +45,6 @@ def share_images(directory: Path, count: int) -> list[str]:
             Image.new("RGB", (64, 48), (i % 256, 80, 160)).save(directory / name, quality=80)
         names.append(name)
     return names
-
-
-def task_with_jobs(client: httpx.Client, names: list[str]) -> int:
-    """A task from the share with one job per frame."""
-    task_id = new_task(client, "burst", segment_size=1)
-    response = client.post(
-        f"/api/tasks/{task_id}/data/", json={"image_quality": 70, "server_files": names}
-    )
-    response.raise_for_status()
-    while (status := client.get(f"/api/requests/{response.json()['rq_id']}").json())[
-        "status"
-    ] not in ("finished", "failed"):
-        time.sleep(POLL_SECONDS)
-    if status["status"] == "failed":
-        raise RuntimeError(f"creation failed: {status['message']}")
-    return task_id
 
 
 def health_latencies(url: str, stop: threading.Event, out: list[float]) -> None:
@@ -92,7 +76,7 @@ async def save_all(url: str, token: str, label: int, job_ids: list[int]) -> floa
 def measure(server: Server, jobs: int, rounds: int) -> int:
     client = server.client()
     names = share_images(server.share_root, jobs)
-    task_id = task_with_jobs(client, names)
+    task_id, _ = create_from_share(client, "burst", names, task_fields={"segment_size": 1})
     label = client.get("/api/labels", params={"task_id": task_id}).json()["results"][0]["id"]
     found = client.get("/api/jobs", params={"task_id": task_id, "page_size": 1000}).json()
     job_ids = sorted(job["id"] for job in found["results"])

@@ -184,17 +184,23 @@ POLL_SECONDS = 0.5
 
 
 def create_from_share(
-    client: httpx.Client, name: str, server_files: list[str], **params
+    client: httpx.Client,
+    name: str,
+    server_files: list[str],
+    *,
+    task_fields: dict | None = None,
+    **params,
 ) -> tuple[int, float]:
-    """Create a task from share paths; return (task id, seconds from just before the
-    data POST to the request's ``finished_date``).
+    """Create a task (with ``task_fields``, e.g. ``segment_size``) from share paths;
+    return (task id, seconds from just before the data POST to the request's
+    ``finished_date``).
 
     The end is the server's own timestamp (same machine, same clock), so the
     figure does not depend on how often the client polls; polling twice a second
     keeps the client's share of the CPU (each poll costs a few ms on both sides)
     out of the creation it measures.
     """
-    task_id = new_task(client, name)
+    task_id = new_task(client, name, **(task_fields or {}))
     started = time.time()
     response = client.post(
         f"/api/tasks/{task_id}/data/",
